@@ -1,0 +1,109 @@
+/** Loopback helpers for the failover tests: controllable HTTP members and a probe/send pair on undici. */
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { Agent, request as undiciRequest } from 'undici'
+import type { MemberProber } from '../../lib/failover/group-runtime'
+
+export interface Member {
+  readonly name: string
+  url: string
+  port: number
+  /** Status the probe path answers with. */
+  probeStatus: number
+  /** Delay before answering probes (ms). */
+  probeDelayMs: number
+  /** Status real requests get. */
+  status: number
+  readonly hits: { probe: number; real: number; realByMethod: Record<string, number> }
+  kill(): Promise<void>
+  revive(): Promise<void>
+  close(): Promise<void>
+}
+
+export async function startMember(name: string, port = 0): Promise<Member> {
+  let server: http.Server | undefined
+  const m: Member = {
+    name,
+    url: '',
+    port: 0,
+    probeStatus: 200,
+    probeDelayMs: 0,
+    status: 200,
+    hits: { probe: 0, real: 0, realByMethod: {} },
+    async kill() {
+      const s = server
+      server = undefined
+      if (!s) return
+      s.closeAllConnections()
+      await new Promise<void>((r) => s.close(() => r()))
+    },
+    async revive() {
+      if (server) return
+      server = await listen(m, m.port)
+    },
+    async close() {
+      await m.kill()
+    },
+  }
+  server = await listen(m, port)
+  m.port = (server.address() as AddressInfo).port
+  m.url = `http://127.0.0.1:${m.port}`
+  return m
+}
+
+function listen(m: Member, port: number): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    if (req.url?.startsWith('/health')) {
+      m.hits.probe++
+      setTimeout(() => {
+        res.statusCode = m.probeStatus
+        res.end(m.name)
+      }, m.probeDelayMs)
+      return
+    }
+    m.hits.real++
+    m.hits.realByMethod[req.method ?? '?'] = (m.hits.realByMethod[req.method ?? '?'] ?? 0) + 1
+    req.resume()
+    req.on('end', () => {
+      res.statusCode = m.status
+      res.end(m.name)
+    })
+  })
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, '127.0.0.1', () => resolve(server))
+  })
+}
+
+/** A dispatcher per test so keep-alive sockets do not leak between tests. */
+export function makeAgent(): Agent {
+  return new Agent({ keepAliveTimeout: 10_000, connections: 16 })
+}
+
+export function undiciProber(members: Record<string, Member>, agent: Agent): MemberProber {
+  return async (dest, probe, signal) => {
+    const m = members[dest]
+    if (!m) throw new Error(`no member ${dest}`)
+    const res = await undiciRequest(`${m.url}${probe.path}`, {
+      method: probe.method,
+      signal,
+      dispatcher: agent,
+    })
+    await res.body.dump()
+    return { status: res.statusCode }
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
+}
+
+/** Polls `cond` every 10 ms until it holds; returns the elapsed ms or throws after `maxMs`. */
+export async function waitFor(cond: () => boolean, maxMs: number): Promise<number> {
+  const start = Date.now()
+  while (!cond()) {
+    if (Date.now() - start > maxMs) throw new Error(`condition not met within ${maxMs} ms`)
+    await sleep(10)
+  }
+  return Date.now() - start
+}
