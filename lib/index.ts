@@ -14,6 +14,35 @@ export {
 } from './errors'
 export type { ConnectivityErrorCode, ConnectivityErrorOptions, ErrorDetails } from './errors'
 export { USER_DEPENDENT_AUTHENTICATIONS } from './destination/types'
+export {
+  clearDestinationCache,
+  configureDestinations,
+  getDestination,
+  registerDestination,
+  resolveDestination,
+} from './destination/resolve'
+export type { GetDestinationOptions } from './destination/resolve'
+export type { DestinationsConfig } from './destination/config'
+export { parseDestination } from './destination/parse'
+export type { ParseContext } from './destination/parse'
+export {
+  getConfiguredDocument,
+  loadDestinationsFile,
+  readDestinationsDocument,
+} from './destination/sources/file'
+export type { DestinationsDocument } from './destination/sources/file'
+export { fromCloudSdkDestination, toCloudSdkDestination } from './destination/cloud-sdk'
+export type {
+  CloudSdkAuthenticationType,
+  CloudSdkAuthToken,
+  CloudSdkDestination,
+} from './destination/cloud-sdk'
+export { assertUsableJwt, decodeJwt } from './auth/jwt'
+export type { JwtIdentity } from './auth/jwt'
+export { findServiceBinding } from './auth/bindings'
+export type { ServiceBinding } from './auth/bindings'
+export { clearTokenCache, fetchToken, tokenUrlForTenant } from './auth/token-client'
+export type { AccessToken, TokenRequest } from './auth/token-client'
 export type {
   AuthenticationType,
   AuthToken,

@@ -1,0 +1,49 @@
+/** Masks secrets in destination properties for display (CLI, diagnostics). */
+import type { Destination } from './types'
+
+const SECRET_KEY =
+  /(password|passwd|secret|private.?key|api.?key|credential|assertion|tech_user_secret|refresh.?token)/i
+const SECRET_HEADER =
+  /^(authorization|proxy-authorization|cookie|x-api-key|apikey|x-csrf-token|sap-connectivity-authentication)$/i
+export const MASK = '********'
+
+/** True when the property's value must never be shown. */
+export function isSecretProperty(key: string): boolean {
+  if (SECRET_KEY.test(key)) return true
+  const header = /^(?:URL|tokenServiceURL)\.headers\.(.+)$/.exec(key)
+  if (header && SECRET_HEADER.test(header[1] as string)) return true
+  return /^(tokenService\.body|clientAssertion)\./.test(key) || key === 'x_user_token.jwks'
+}
+
+/** A URL with any `user:password@` removed. */
+export function maskUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/i, `$1${MASK}@`)
+}
+
+/** The properties with every secret value replaced by `********` (and URLs stripped of userinfo). */
+export function maskedProperties(props: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(props))
+    out[k] = isSecretProperty(k) ? MASK : /url$/i.test(k) || k === 'ldap.url' ? maskUrl(v) : v
+  return out
+}
+
+/** URL (HTTP/LDAP), host:port (TCP, MAIL) or the RFC application/message server, for display. */
+export function targetOf(d: Destination): string {
+  switch (d.type) {
+    case 'HTTP':
+    case 'LDAP':
+      return maskUrl(d.url)
+    case 'TCP':
+      return `${d.address.host.includes(':') ? `[${d.address.host}]` : d.address.host}:${d.address.port}`
+    case 'MAIL':
+      return `${d.protocol}://${d.host ?? ''}${d.port ? `:${d.port}` : ''}`
+    case 'RFC': {
+      const r = d.rfc
+      if (r.ashost) return `${r.ashost} sysnr ${r.sysnr ?? '?'} client ${r.client ?? '?'}`
+      if (r.mshost)
+        return `${r.mshost} ${r.r3name ?? r.msserv ?? ''} group ${r.group ?? 'PUBLIC'} client ${r.client ?? '?'}`
+      return `${r.wshost ?? ''}:${r.wsport ?? ''} client ${r.client ?? '?'}`
+    }
+  }
+}
