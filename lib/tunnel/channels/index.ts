@@ -1,0 +1,3 @@
+/** Service channels: local ports on the agent host that reach cloud-side targets through the server. */
+export { parseServiceChannels, ServiceChannels } from './service-channels'
+export type { ServiceChannel, ServiceChannelAgent } from './service-channels'

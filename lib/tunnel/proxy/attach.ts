@@ -1,0 +1,96 @@
+/**
+ * Hosts the local connectivity proxy (HTTP 20003, SOCKS5 20004) on a tunnel server: callers are
+ * authenticated with the server's own token verification and routed to their account's agents.
+ */
+import type { Duplex } from 'node:stream'
+import { trustedAuthenticator } from './auth'
+import { HttpConnectivityProxy } from './http-proxy'
+import { Socks5ConnectivityProxy } from './socks5-server'
+import type { ProxyAuthenticator, ProxyStreamRequest } from './types'
+
+/** What the proxy needs from a tunnel server (TunnelServer satisfies it). */
+export interface LocalProxyHost {
+  openStream(request: ProxyStreamRequest): Promise<Duplex>
+  verifyToken(
+    jwt: string,
+  ): Promise<{ readonly account: string; readonly claims: Readonly<Record<string, unknown>> }>
+}
+
+export interface LocalProxyOptions {
+  /** HTTP proxy port (BTP: 20003); omit to not start it, 0 for a free port. */
+  readonly httpPort?: number
+  /** SOCKS5 port (BTP: 20004); omit to not start it, 0 for a free port. */
+  readonly socksPort?: number
+  /** Bind address for both; default 127.0.0.1. */
+  readonly host?: string
+  /**
+   * Trusted mode (Kyma's default): no proxy token needed, every caller acts for this account.
+   * Only for ports nothing but trusted workloads can reach.
+   */
+  readonly trustedAccount?: string
+}
+
+/** The running proxy ports. */
+export interface LocalProxy {
+  readonly httpPort?: number
+  readonly socksPort?: number
+  close(): Promise<void>
+}
+
+/** Builds an authenticator from a tunnel server's token verification. */
+export function serverAuthenticator(host: LocalProxyHost): ProxyAuthenticator {
+  return async (token) => {
+    if (token === undefined || token === '') throw new Error('no proxy token')
+    const { account, claims } = await host.verifyToken(token)
+    const isUserToken =
+      claims.grant_type !== 'client_credentials' &&
+      (typeof claims.user_name === 'string' || typeof claims.email === 'string')
+    return { account, isUserToken }
+  }
+}
+
+/**
+ * Starts the requested proxy front-ends on `host`.
+ * @example const proxy = await startLocalProxy(server, { httpPort: 20003, socksPort: 20004 })
+ * @throws Error `EADDRINUSE` from listen when a port is taken (both are closed again).
+ */
+export async function startLocalProxy(
+  server: LocalProxyHost,
+  options: LocalProxyOptions,
+): Promise<LocalProxy> {
+  const authenticate =
+    options.trustedAccount === undefined
+      ? serverAuthenticator(server)
+      : trustedAuthenticator(options.trustedAccount)
+  const openStream = (req: ProxyStreamRequest): Promise<Duplex> => server.openStream(req)
+  const host = options.host ?? '127.0.0.1'
+  const http =
+    options.httpPort === undefined
+      ? undefined
+      : new HttpConnectivityProxy({ openStream, authenticate, host, port: options.httpPort })
+  const socks =
+    options.socksPort === undefined
+      ? undefined
+      : new Socks5ConnectivityProxy({
+          openStream,
+          authenticate,
+          host,
+          port: options.socksPort,
+          allowNoAuth: options.trustedAccount !== undefined,
+        })
+  const close = async (): Promise<void> => {
+    await Promise.all([http?.close(), socks?.close()])
+  }
+  try {
+    const h = await http?.listen()
+    const s = await socks?.listen()
+    return {
+      ...(h === undefined ? {} : { httpPort: h.port }),
+      ...(s === undefined ? {} : { socksPort: s.port }),
+      close,
+    }
+  } catch (err) {
+    await close().catch(() => {})
+    throw err
+  }
+}
