@@ -1,0 +1,10 @@
+/** RFC: node-rfc parameters from jco.* destinations, SOAP-RFC and node-rfc calls. */
+export { rfc } from './call'
+export type { RfcCallOptions, RfcCallResult } from './call'
+export type { RfcConnectionKind, RfcConnectionParameters, RfcPoolOptions } from './jco-mapping'
+export { RfcError } from './rfc-error'
+export type { RfcAbapMessage, RfcErrorCode, RfcErrorOptions } from './rfc-error'
+export { rfcParameters } from './rfc-parameters'
+export type { RfcParametersOptions } from './rfc-parameters'
+export type { RfcScalar, RfcStructure, RfcTable, RfcValue } from './soap-envelope'
+export type { RfcResult, RfcResultStructure, RfcResultValue } from './soap-response'
