@@ -8,6 +8,8 @@ import { ConnectivityRemoteService } from './remote-service'
 export { ConnectivityRemoteService }
 export { connectivityStatus, resetConnectivityStatus } from './status'
 export type { ConnectivityStatus, ServiceStatus } from './status'
+export { probeDestination } from './probe'
+export type { DestinationProbe } from './probe'
 export { devJwt } from './user-token'
 export type { DevTokenOptions } from './user-token'
 export default ConnectivityRemoteService

@@ -92,7 +92,6 @@ async function send(srv: RemoteServiceInstance, req: CdsRequest): Promise<unknow
     LOG.warn(e.message)
     throw e
   }
-  status.route = res.route
   status.lastAt = new Date().toISOString()
   if (LOG._debug)
     LOG.debug(

@@ -25,7 +25,11 @@ function normalizeMetadata(prefix: RegExp, data: unknown, results?: unknown): un
     hide(target, key.replace(prefix, '$'), data[key])
     delete (target as Json)[key]
   }
-  if (Array.isArray(target)) return target.map((row) => normalizeMetadata(prefix, row))
+  if (Array.isArray(target)) {
+    // In place, so the hidden `$count` etc. stay on the array.
+    for (let i = 0; i < target.length; i++) target[i] = normalizeMetadata(prefix, target[i])
+    return target
+  }
   for (const [key, value] of Object.entries(target)) {
     if (isObject(value)) {
       const nested = Array.isArray(value.results) ? value.results : value

@@ -9,7 +9,6 @@ export interface ServiceStatus {
   readonly destination: string
   requests: number
   failures: number
-  route?: string | undefined
   lastStatus?: number | undefined
   lastError?: string | undefined
   lastErrorCode?: string | undefined

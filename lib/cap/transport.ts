@@ -31,7 +31,6 @@ export interface RemoteResponse {
   readonly contentType: string
   /** Parsed JSON, text, or the body stream for binary/stream answers. */
   readonly body: unknown
-  readonly route?: string
 }
 
 function str(v: unknown): string | undefined {
@@ -115,29 +114,12 @@ export async function sendRemote(target: RemoteTarget, r: RemoteRequest): Promis
       body = text
     }
   } else body = await res.text()
-  const route = (res as { route?: unknown }).route
-  return { status: res.status, contentType, body, ...(typeof route === 'string' ? { route } : {}) }
+  return { status: res.status, contentType, body }
 }
 
-let destinationsRoot: string | undefined
-
-/** Points `./destinations.json` lookup at the CAP app's root (applied lazily, no I/O). */
+/** Points `./destinations.json` lookup at the CAP app's root (sets an option; no I/O). */
 export function setDestinationsRoot(root: string): void {
-  destinationsRoot = root
-  const mod = tryRequire('../destination/configure')
-  const configure = mod?.configureDestinations
-  if (typeof configure === 'function') configure({ root })
-}
-
-function tryRequire(id: string): Record<string, unknown> | undefined {
-  try {
-    return require(id) as Record<string, unknown>
-  } catch {
-    return undefined
-  }
-}
-
-/** The root given to setDestinationsRoot (for status/diagnostics). */
-export function currentDestinationsRoot(): string | undefined {
-  return destinationsRoot
+  const { configureDestinations } =
+    require('../destination/resolve') as typeof import('../destination/resolve')
+  configureDestinations({ root })
 }

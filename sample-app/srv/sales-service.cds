@@ -2,7 +2,7 @@ using { API_SALES_ORDER_SRV as s4 } from './external/API_SALES_ORDER_SRV';
 
 /** Sales orders read live from the (on-premise) S/4HANA system through cap-connectivity. */
 @path: 'sales'
-@requires: 'authenticated-user'
+@requires: 'SalesViewer'
 service SalesService {
   @readonly
   entity SalesOrders as projection on s4.A_SalesOrder {
