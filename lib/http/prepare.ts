@@ -1,0 +1,118 @@
+/**
+ * Per-destination work done once and cached with the destination object: URL parts, validated
+ * `URL.headers.*`, `URL.queries.*`, `sap-client`, timeout and CSRF settings.
+ */
+import type { HttpDestination } from '../destination/types'
+import { DestinationError, TransportError } from '../errors'
+import { type HeaderMap, validHeaders } from './headers'
+
+export interface PreparedDestination {
+  readonly url: URL
+  /** Destination path without trailing slash (`''` for the root). */
+  readonly basePath: string
+  /** `URL.headers.*` plus `sap-client` (destination headers win over sap-client). */
+  readonly headers: HeaderMap
+  readonly queries: Readonly<Record<string, string>>
+  readonly timeoutMs: number | undefined
+  readonly csrf: boolean
+}
+
+export const DEFAULT_TIMEOUT_MS = 60_000
+
+const cache = new WeakMap<HttpDestination, PreparedDestination>()
+
+function timeoutOf(d: HttpDestination): number | undefined {
+  const raw = d.properties.timeout ?? d.properties['HTML5.Timeout']
+  if (raw === undefined || raw === '') return undefined
+  const n = Number(raw)
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new DestinationError(
+      'DESTINATION_INVALID',
+      `Destination "${d.name}" has timeout "${raw}"; expected a positive number of milliseconds.`,
+      {
+        details: { destination: d.name, property: 'timeout' },
+      },
+    )
+  }
+  return n
+}
+
+/**
+ * Validates and caches the destination's request defaults.
+ * @throws DESTINATION_INVALID for an invalid URL, header or timeout.
+ */
+export function prepareDestination(d: HttpDestination): PreparedDestination {
+  const hit = cache.get(d)
+  if (hit) return hit
+  let url: URL
+  try {
+    url = new URL(d.url)
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('scheme')
+  } catch (cause) {
+    throw new DestinationError(
+      'DESTINATION_INVALID',
+      `Destination "${d.name}" has no valid http(s) URL; check its "URL" property.`,
+      {
+        cause,
+        details: { destination: d.name, property: 'URL' },
+      },
+    )
+  }
+  const headers: HeaderMap = {}
+  // The SDK sends sap-client as a header; an explicit URL.headers.sap-client wins.
+  if (d.sapClient) Object.assign(headers, validHeaders({ 'sap-client': d.sapClient }, 'destination', d.name))
+  Object.assign(headers, validHeaders(d.headers, 'destination', d.name))
+  const queries: Record<string, string> = { ...Object.fromEntries(url.searchParams), ...d.queries }
+  const prepared: PreparedDestination = {
+    url,
+    basePath: url.pathname.replace(/\/+$/, ''),
+    headers,
+    queries,
+    timeoutMs: timeoutOf(d),
+    csrf: String(d.properties.csrf ?? '').toLowerCase() !== 'false',
+  }
+  cache.set(d, prepared)
+  return prepared
+}
+
+/** Builds `path?query` from the destination base path, the call's path and the merged queries. */
+export function buildPath(
+  p: PreparedDestination,
+  path: string | undefined,
+  query: Readonly<Record<string, string | number | boolean | undefined>> | undefined,
+): string {
+  let full = p.basePath
+  let inline: string | undefined
+  if (path) {
+    if (typeof path !== 'string') throw new TypeError('request: "path" must be a string')
+    // Control characters and spaces would split the request line; reject instead of encoding silently.
+    if (hasControlOrSpace(path)) {
+      throw new TransportError(
+        'REQUEST_INVALID',
+        'Request "path" contains spaces or control characters; encode it first. The request was not sent.',
+        {
+          details: { requestSent: false },
+        },
+      )
+    }
+    const q = path.indexOf('?')
+    const pathOnly = q >= 0 ? path.slice(0, q) : path
+    inline = q >= 0 ? path.slice(q + 1) : undefined
+    full += pathOnly.startsWith('/') ? pathOnly : `/${pathOnly}`
+  }
+  if (full === '') full = '/'
+  const params = new URLSearchParams(p.queries)
+  // A query written into `path` wins over the destination's, `query` wins over both.
+  if (inline) for (const [k, v] of new URLSearchParams(inline)) params.set(k, v)
+  if (query) for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v))
+  const qs = params.toString()
+  return qs ? `${full}?${qs}` : full
+}
+
+function hasControlOrSpace(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c <= 0x20 || c === 0x7f) return true
+  }
+  return false
+}

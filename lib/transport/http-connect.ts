@@ -1,0 +1,156 @@
+/**
+ * HttpConnectConnector: a tunnel through an HTTP forward proxy with `CONNECT host:port` (the
+ * corporate-proxy case: `https_proxy`), optionally wrapped in TLS end to end.
+ */
+import { isIP, connect as netConnect, type Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { connect as tlsConnect } from 'node:tls'
+import { TransportError } from '../errors'
+import type { ConnectContext, Connector, ConnectTarget } from './connector'
+import { awaitReady, describeTarget } from './socket-util'
+import type { DestinationTlsOptions } from './tls-options'
+
+export interface HttpConnectConnectorOptions {
+  readonly host: string
+  readonly port: number
+  /** Value of `Proxy-Authorization` (e.g. from credentials in the proxy URL). Secret: never logged. */
+  readonly proxyAuthorization?: string
+  readonly tls?: DestinationTlsOptions & { servername?: string }
+  readonly connectTimeoutMs?: number
+}
+
+const MAX_HEAD = 16 * 1024
+
+async function readHead(socket: Socket, proxy: string): Promise<string> {
+  let buf = Buffer.alloc(0)
+  for (;;) {
+    const chunk = socket.read() as Buffer | null
+    if (chunk) {
+      buf = Buffer.concat([buf, chunk])
+      const end = buf.indexOf('\r\n\r\n')
+      if (end >= 0) {
+        // Bytes after the head belong to the tunnelled stream.
+        if (end + 4 < buf.length) socket.unshift(buf.subarray(end + 4))
+        return buf.subarray(0, end).toString('latin1')
+      }
+      if (buf.length > MAX_HEAD) {
+        throw new TransportError('PROXY_FAILED', `Proxy ${proxy} sent an oversized CONNECT response.`, {
+          details: { requestSent: false },
+        })
+      }
+      continue
+    }
+    if (socket.destroyed || socket.readableEnded) {
+      throw new TransportError('PROXY_FAILED', `Proxy ${proxy} closed the connection during CONNECT.`, {
+        details: { requestSent: false },
+      })
+    }
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        socket.off('readable', done)
+        socket.off('close', done)
+        socket.off('end', done)
+        resolve()
+      }
+      socket.on('readable', done)
+      socket.on('close', done)
+      socket.on('end', done)
+    })
+  }
+}
+
+/**
+ * Opens a CONNECT tunnel through an HTTP proxy.
+ * @throws CONNECT_FAILED, CONNECT_TIMEOUT, PROXY_AUTH_FAILED (407), ACCESS_DENIED (403), PROXY_FAILED — `requestSent: false`
+ */
+export class HttpConnectConnector implements Connector {
+  readonly route = 'http-connect'
+  readonly #opts: HttpConnectConnectorOptions
+
+  constructor(options: HttpConnectConnectorOptions) {
+    if (typeof options?.host !== 'string' || options.host === '')
+      throw new TypeError('HttpConnectConnector: host must be a non-empty string')
+    if (!Number.isInteger(options.port) || options.port <= 0 || options.port > 65535) {
+      throw new RangeError('HttpConnectConnector: port must be an integer between 1 and 65535')
+    }
+    this.#opts = options
+  }
+
+  async connect(target: ConnectTarget, ctx: ConnectContext = {}): Promise<Duplex> {
+    const proxy = describeTarget(this.#opts.host, this.#opts.port)
+    const what = `${describeTarget(target.host, target.port, ctx.destinationName)} via proxy ${proxy}`
+    const timeoutMs = ctx.timeoutMs ?? this.#opts.connectTimeoutMs ?? 10_000
+    const deadline = AbortSignal.timeout(timeoutMs)
+    const signal = ctx.signal ? AbortSignal.any([ctx.signal, deadline]) : deadline
+    const raw = netConnect({ host: this.#opts.host, port: this.#opts.port, noDelay: true })
+    const socket = (await awaitReady(
+      { stream: raw, readyEvent: 'connect' },
+      { what: `proxy ${proxy}`, timeoutMs, signal },
+    )) as Socket
+    const onAbort = (): void => {
+      socket.destroy()
+    }
+    signal.addEventListener('abort', onAbort, { once: true })
+    try {
+      const authority =
+        isIP(target.host) === 6 ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`
+      const auth = this.#opts.proxyAuthorization
+        ? `Proxy-Authorization: ${this.#opts.proxyAuthorization}\r\n`
+        : ''
+      socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${auth}\r\n`)
+      const head = await readHead(socket, proxy)
+      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0)
+      if (status !== 200) throw statusError(status, what)
+    } catch (err) {
+      socket.destroy()
+      if (signal.aborted) {
+        const aborted = ctx.signal?.aborted === true
+        throw new TransportError(
+          aborted ? 'REQUEST_ABORTED' : 'CONNECT_TIMEOUT',
+          aborted
+            ? `Connecting to ${what} was aborted.`
+            : `Connecting to ${what} took longer than ${timeoutMs} ms.`,
+          {
+            cause: err,
+            details: { requestSent: false },
+          },
+        )
+      }
+      throw err
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+    }
+    if (!this.#opts.tls) return socket
+    const { servername, ...tls } = this.#opts.tls
+    const name = servername ?? target.host
+    const secure = tlsConnect({ ...tls, socket, ...(isIP(name) ? {} : { servername: name }) })
+    return awaitReady(
+      { stream: secure, readyEvent: 'secureConnect' },
+      { what: `TLS to ${what}`, timeoutMs, signal },
+    )
+  }
+}
+
+function statusError(status: number, what: string): TransportError {
+  const details = { requestSent: false, status }
+  if (status === 407)
+    return new TransportError(
+      'PROXY_AUTH_FAILED',
+      `Proxy refused CONNECT to ${what} with 407; check the proxy credentials.`,
+      { details },
+    )
+  if (status === 403)
+    return new TransportError(
+      'ACCESS_DENIED',
+      `Proxy denied CONNECT to ${what} (403); ask for the target to be allowed.`,
+      { details },
+    )
+  if (status === 502 || status === 503 || status === 504) {
+    return new TransportError('CONNECT_FAILED', `Proxy could not reach ${what} (${status}).`, { details })
+  }
+  return new TransportError(
+    'PROXY_FAILED',
+    `Proxy answered CONNECT to ${what} with ${status || 'an invalid response'}.`,
+    { details },
+  )
+}
