@@ -90,6 +90,7 @@ const STREAMED = /stream|image|pdf|tar|zip|octet/
 
 /** Sends one remote-service request through cap-connectivity's transport. */
 export async function sendRemote(target: RemoteTarget, r: RemoteRequest): Promise<RemoteResponse> {
+  ensureDestinationsConfigured()
   const init: RequestInit = {
     method: r.method,
     path: r.path,
@@ -117,8 +118,21 @@ export async function sendRemote(target: RemoteTarget, r: RemoteRequest): Promis
   return { status: res.status, contentType, body }
 }
 
-/** Points `./destinations.json` lookup at the CAP app's root (sets an option; no I/O). */
+let pendingRoot: string | undefined
+
+/**
+ * Points `./destinations.json` lookup at the CAP app's root. Applied on the first remote call:
+ * loading the resolver costs tens of milliseconds that `cds serve` start-up should not pay.
+ */
 export function setDestinationsRoot(root: string): void {
+  pendingRoot = root
+}
+
+/** Applies a pending destinations root (once). */
+export function ensureDestinationsConfigured(): void {
+  if (pendingRoot === undefined) return
+  const root = pendingRoot
+  pendingRoot = undefined
   const { configureDestinations } =
     require('../destination/resolve') as typeof import('../destination/resolve')
   configureDestinations({ root })
