@@ -14,7 +14,7 @@ const ROUNDS = arg('rounds', 6)
 const BLOCK = arg('block', 300)
 const WARMUP = arg('warmup', 200)
 
-if (process.argv[2] === '--server') {
+function serve() {
   // Fast OData V2 server: a canned answer (10 rows) for every A_SalesOrder query.
   const http = require('node:http')
   const rows = Array.from({ length: 10 }, (_, i) => ({
@@ -35,7 +35,6 @@ if (process.argv[2] === '--server') {
   server.keepAliveTimeout = 60_000
   server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }))
   process.on('disconnect', () => process.exit(0))
-  return
 }
 
 async function main() {
@@ -54,10 +53,14 @@ async function main() {
     'CAP + Cloud SDK': await cds.connect.to('BENCH_SDK', { ...opts, connectivity: false }),
     'CAP native fetch': await cds.connect.to('BENCH_NATIVE', { ...opts, connectivity: false }),
   }
-  if (services['cap-connectivity'].constructor.name !== 'ConnectivityRemoteService') throw new Error('plugin not active')
+  if (services['cap-connectivity'].constructor.name !== 'ConnectivityRemoteService')
+    throw new Error('plugin not active')
   const { SELECT } = cds.ql
   const query = () =>
-    SELECT.from('API_SALES_ORDER_SRV.A_SalesOrder').where({ TransactionCurrency: 'AED' }).orderBy('TotalNetAmount desc').limit(10)
+    SELECT.from('API_SALES_ORDER_SRV.A_SalesOrder')
+      .where({ TransactionCurrency: 'AED' })
+      .orderBy('TotalNetAmount desc')
+      .limit(10)
 
   // Transport choice of stock CAP is read per request from cds.env.remote.native_fetch.
   const select = (name) => {
@@ -92,29 +95,42 @@ async function main() {
     cpuUs: median(results[name].map((x) => x.cpuUs)),
   }))
   const ours = summary[0]
-  console.log(`\nCAP remote query (odata-v2, 10 rows) — ${ROUNDS} rounds × ${BLOCK} queries, medians, Node ${process.version}, @sap/cds ${cds.version}`)
-  console.log('| transport | wall ms/query | client CPU µs/query | wall ratio (x / ours) | CPU ratio (x / ours) |')
+  console.log(
+    `\nCAP remote query (odata-v2, 10 rows) — ${ROUNDS} rounds × ${BLOCK} queries, medians, Node ${process.version}, @sap/cds ${cds.version}`,
+  )
+  console.log(
+    '| transport | wall ms/query | client CPU µs/query | wall ratio (x / ours) | CPU ratio (x / ours) |',
+  )
   console.log('|---|---:|---:|---:|---:|')
   for (const s of summary) {
     console.log(
       `| ${s.name} | ${s.wallMs.toFixed(3)} | ${s.cpuUs.toFixed(0)} | ${(s.wallMs / ours.wallMs).toFixed(2)}× | ${(s.cpuUs / ours.cpuUs).toFixed(2)}× |`,
     )
   }
-  console.log('ratio > 1: cap-connectivity is faster / cheaper. Goal: ≥ 1.3× vs Cloud SDK, ≥ 1.0× vs native fetch.')
+  console.log(
+    'ratio > 1: cap-connectivity is faster / cheaper. Goal: ≥ 1.3× vs Cloud SDK, ≥ 1.0× vs native fetch.',
+  )
 
   // Plugin load time: a fresh process requires @sap/cds, then times cds-plugin.js.
   const probe = `const cds=require('@sap/cds');const t=performance.now();require('cap-connectivity/cds-plugin');console.log((performance.now()-t).toFixed(1))`
   const loads = []
   for (let i = 0; i < 3; i++) {
-    const out = require('node:child_process').execFileSync(process.execPath, ['-e', probe], { cwd: app, encoding: 'utf8' })
+    const out = require('node:child_process').execFileSync(process.execPath, ['-e', probe], {
+      cwd: app,
+      encoding: 'utf8',
+    })
     loads.push(Number(out.trim()))
   }
-  console.log(`plugin load (require cds-plugin.js after @sap/cds): median ${median(loads).toFixed(1)} ms of 3 runs`)
+  console.log(
+    `plugin load (require cds-plugin.js after @sap/cds): median ${median(loads).toFixed(1)} ms of 3 runs`,
+  )
   server.kill()
   process.exit(0)
 }
 
-main().catch((err) => {
-  console.error(err)
-  process.exit(1)
-})
+if (process.argv[2] === '--server') serve()
+else
+  main().catch((err) => {
+    console.error(err)
+    process.exit(1)
+  })
