@@ -172,7 +172,7 @@ describe('connectTcp — OnPremise through the SOCKS5 0x80 connectivity proxy', 
   })
 
   it('never puts the binding secret or a token into error messages', async () => {
-    const err = await connectTcp(onPrem('NOT_MAPPED', 'other.virtual:1')).catch((e: Error) => e)
+    const err = (await connectTcp(onPrem('NOT_MAPPED', 'other.virtual:1')).catch((e: Error) => e)) as Error
     const text = JSON.stringify({ m: err.message, d: (err as { details?: unknown }).details })
     expect(text).not.toContain(CONNECTIVITY_SECRET)
     for (const token of env.xsuaa.issued) expect(text).not.toContain(token)

@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto'
 import { once } from 'node:events'
 import net from 'node:net'
+import type { Duplex } from 'node:stream'
 import { parseDestination } from '../../lib/destination/parse'
 import type { Destination } from '../../lib/destination/types'
 import { type FakeConnectivityProxy, startConnectivityProxy } from '../fixtures/connectivity-proxy'
@@ -63,13 +64,10 @@ export function sha256(b: Buffer | string): string {
 }
 
 /** Sends `payload`, half-closes, and collects everything until the peer ends. */
-export async function roundTrip(
-  socket: NodeJS.ReadWriteStream & { end(b?: Buffer): unknown },
-  payload: Buffer,
-): Promise<Buffer> {
+export async function roundTrip(socket: Duplex, payload: Buffer): Promise<Buffer> {
   const chunks: Buffer[] = []
   socket.on('data', (c: Buffer) => chunks.push(c))
-  const ended = once(socket as unknown as NodeJS.EventEmitter, 'end')
+  const ended = once(socket, 'end')
   socket.end(payload)
   await ended
   return Buffer.concat(chunks)
@@ -127,7 +125,7 @@ export async function startOnPremiseEnv(
 }
 
 /** Writes `payload` and resolves with the first `payload.length` bytes that come back (no half-close needed). */
-export function echoExact(socket: NodeJS.ReadWriteStream, payload: Buffer): Promise<Buffer> {
+export function echoExact(socket: Duplex, payload: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let got = 0
