@@ -17,7 +17,7 @@ function register(name: string, summary: string, load: () => Promise<Command>): 
 
 // --- command table (one line per command) ---
 void register
-register('destinations', 'list destinations or check one (secrets masked)', async () => (await import('./commands/destinations')).command)
+register('destinations', 'list destinations or check one (secrets masked)', async () => (await import('./commands/destinations.js')).command)
 
 function usage(): string {
   const width = Math.max(...Object.keys(commands).map((n) => n.length), 8)
