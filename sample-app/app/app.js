@@ -76,22 +76,20 @@ async function loadOrders() {
 async function loadStatus() {
   try {
     const s = await getJson('connectivity/status')
-    const agent = s.tunnel
-    if (!agent) text($('st-agent'), 'no tunnel configured')
-    else
-      text(
-        $('st-agent'),
-        agent.agentConnected
-          ? `connected (${agent.agents} agent${agent.agents === 1 ? '' : 's'})`
-          : 'not connected',
-        agent.agentConnected ? 'ok' : 'bad',
-      )
-    text($('st-location'), agent?.location || '(default)')
+    const d = s.destination
+    if (!d) text($('st-agent'), 'no destination configured')
+    else if (d.route !== 'tunnel') text($('st-agent'), `not used (route: ${d.route || 'unknown'})`)
+    else if (d.reachable) text($('st-agent'), 'connected', 'ok')
+    else text($('st-agent'), `not connected${d.errorCode ? ` (${d.errorCode})` : ''}`, 'bad')
+    text($('st-location'), d?.location ? d.location : '(default)')
+    const svc = s.services.map((x) => `${x.name} → ${x.destination}`).join(', ')
     text(
       $('st-route'),
-      s.services.map((x) => `${x.name} → ${x.destination} via ${x.route || '…'}`).join(', ') || '—',
+      d
+        ? `${svc || d.name} via ${d.route || '…'}${d.reachable ? ` (${d.ms} ms to connect)` : ''}`
+        : svc || '—',
     )
-    text($('st-requests'), String(s.requestsServed))
+    text($('st-requests'), `${s.requestsServed}${s.failures ? ` (${s.failures} failed)` : ''}`)
     text($('st-user'), s.user || '—')
     text($('st-error'), s.lastError || 'none', s.lastError ? 'bad' : '')
   } catch (err) {
