@@ -17,7 +17,16 @@ function register(name: string, summary: string, load: () => Promise<Command>): 
 
 // --- command table (one line per command) ---
 void register
-register('destinations', 'list destinations or check one (secrets masked)', async () => (await import('./commands/destinations.js')).command)
+register(
+  'destinations',
+  'list destinations or check one (secrets masked)',
+  async () => (await import('./commands/destinations.js')).command,
+)
+register(
+  'drill',
+  'DR drill: take a group member out, measure failover and fail-back',
+  async () => (await import('./commands/drill.js')).command,
+)
 
 function usage(): string {
   const width = Math.max(...Object.keys(commands).map((n) => n.length), 8)

@@ -1,7 +1,8 @@
 /** Loopback helpers for the failover tests: controllable HTTP members and a probe/send pair on undici. */
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { Agent, request as undiciRequest } from 'undici'
+import { Agent, type Dispatcher, request as undiciRequest } from 'undici'
+import { type GroupAttempt, isIdempotent } from '../../lib/failover/execute'
 import type { MemberProber } from '../../lib/failover/group-runtime'
 
 export interface Member {
@@ -14,7 +15,15 @@ export interface Member {
   probeDelayMs: number
   /** Status real requests get. */
   status: number
-  readonly hits: { probe: number; real: number; realByMethod: Record<string, number> }
+  /** `drop`: read the request, then destroy the socket without answering (the request reached the server). */
+  mode: 'answer' | 'drop'
+  readonly hits: {
+    probe: number
+    real: number
+    realByMethod: Record<string, number>
+    probeAuth: string[]
+    realAuth: string[]
+  }
   kill(): Promise<void>
   revive(): Promise<void>
   close(): Promise<void>
@@ -29,7 +38,8 @@ export async function startMember(name: string, port = 0): Promise<Member> {
     probeStatus: 200,
     probeDelayMs: 0,
     status: 200,
-    hits: { probe: 0, real: 0, realByMethod: {} },
+    mode: 'answer',
+    hits: { probe: 0, real: 0, realByMethod: {}, probeAuth: [], realAuth: [] },
     async kill() {
       const s = server
       server = undefined
@@ -55,6 +65,7 @@ function listen(m: Member, port: number): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     if (req.url?.startsWith('/health')) {
       m.hits.probe++
+      m.hits.probeAuth.push(req.headers.authorization ?? '')
       setTimeout(() => {
         res.statusCode = m.probeStatus
         res.end(m.name)
@@ -62,9 +73,14 @@ function listen(m: Member, port: number): Promise<http.Server> {
       return
     }
     m.hits.real++
+    m.hits.realAuth.push(req.headers.authorization ?? '')
     m.hits.realByMethod[req.method ?? '?'] = (m.hits.realByMethod[req.method ?? '?'] ?? 0) + 1
     req.resume()
     req.on('end', () => {
+      if (m.mode === 'drop') {
+        req.socket.destroy()
+        return
+      }
       res.statusCode = m.status
       res.end(m.name)
     })
@@ -106,4 +122,31 @@ export async function waitFor(cond: () => boolean, maxMs: number): Promise<numbe
     await sleep(10)
   }
   return Date.now() - start
+}
+
+/** A GroupAttempt that sends one request with undici to the member's URL. */
+export function undiciAttempt(
+  members: Record<string, Member>,
+  agent: Agent,
+  method: string,
+  opts: { path?: string; body?: string; idempotent?: boolean; signal?: AbortSignal } = {},
+): GroupAttempt<Dispatcher.ResponseData> {
+  return {
+    method,
+    idempotent: isIdempotent(method, opts.idempotent),
+    signal: opts.signal,
+    async send(dest) {
+      const m = members[dest]
+      if (!m) throw new Error(`no member ${dest}`)
+      return undiciRequest(`${m.url}${opts.path ?? '/api'}`, {
+        method,
+        body: opts.body,
+        dispatcher: agent,
+        signal: opts.signal,
+      })
+    },
+    statusOf: (r) => r.statusCode,
+    discard: (r) => r.body.dump(),
+    replayable: () => true,
+  }
 }

@@ -1,0 +1,177 @@
+/**
+ * DR drills: take the serving member of a group out inside this process (a simulated outage —
+ * nothing changes on the remote system), keep sending the group's probe request through the
+ * group's routing, and measure how long until another member serves, and how long until the
+ * member serves again after it is released (it must pass a fresh probe first, as after a real outage).
+ */
+import { DestinationError } from '../errors'
+import { executeOnGroup } from './execute'
+import type { GroupEntry } from './registry'
+import { matchesStatus } from './status-range'
+
+export interface DrillOptions {
+  /** Pause between drill requests in ms (default: a tenth of the probe interval, 20-250 ms). */
+  readonly requestIntervalMs?: number
+  /** How long the member is held down after another member took over, in ms (default: 5 request intervals). */
+  readonly outageMs?: number
+  readonly signal?: AbortSignal
+}
+
+export interface DrillRequest {
+  /** Milliseconds since the drill started. */
+  readonly atMs: number
+  readonly phase: 'before' | 'outage' | 'released'
+  /** The member that answered (absent when the request failed). */
+  readonly member?: string
+  readonly status?: number
+  readonly error?: string
+}
+
+export interface DrillResult {
+  /** True when another healthy member took over and, where fail-back applies, the member came back. */
+  readonly ok: boolean
+  readonly group: string
+  readonly routing: 'priority' | 'weighted'
+  /** The member that was taken out. */
+  readonly member?: string
+  /** The member that served first during the outage. */
+  readonly takeover?: string
+  readonly timeToFailoverMs: number | null
+  readonly timeToFailbackMs: number | null
+  /** Worst case for detecting a real outage by probes: interval × toleratedFailures + timeout. */
+  readonly detectionBoundMs: number
+  readonly servedBy: readonly DrillRequest[]
+  readonly message: string
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * Runs a drill on a loaded group entry. The group's probes run during the drill.
+ * @throws DestinationError NO_HEALTHY_MEMBER is not thrown: an unhealthy group gives `ok: false`.
+ */
+export async function drillGroup(entry: GroupEntry, options: DrillOptions = {}): Promise<DrillResult> {
+  const { runtime, prober } = entry
+  const g = runtime.group
+  const { probe } = g
+  const every = options.requestIntervalMs ?? Math.min(250, Math.max(20, Math.round(probe.intervalMs / 10)))
+  const detectionBoundMs = probe.intervalMs * probe.toleratedFailures + probe.timeoutMs
+  const start = Date.now()
+  const servedBy: DrillRequest[] = []
+  const base = { group: g.name, routing: g.routing, detectionBoundMs, servedBy }
+
+  const send = async (phase: DrillRequest['phase']): Promise<DrillRequest> => {
+    let member: string | undefined
+    const rec = await executeOnGroup(runtime, {
+      method: probe.method,
+      idempotent: true,
+      signal: options.signal,
+      send: async (m) => {
+        member = m
+        const timeout = AbortSignal.timeout(probe.timeoutMs)
+        const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout
+        return prober(m, probe, signal)
+      },
+      statusOf: (r) => r.status,
+      discard: async () => {},
+      replayable: () => true,
+    }).then(
+      (r): DrillRequest => ({
+        atMs: Date.now() - start,
+        phase,
+        ...(member === undefined ? {} : { member }),
+        ...(r.status === undefined ? {} : { status: r.status }),
+        ...(r.status === undefined || matchesStatus(r.status, probe.expectedStatus)
+          ? {}
+          : { error: `unexpected status ${r.status}` }),
+      }),
+      (err: unknown): DrillRequest => ({
+        atMs: Date.now() - start,
+        phase,
+        error:
+          err instanceof Error ? `${(err as { code?: string }).code ?? err.name}: ${err.message}` : 'failed',
+      }),
+    )
+    servedBy.push(rec)
+    return rec
+  }
+  const good = (r: DrillRequest): boolean => r.member !== undefined && r.error === undefined
+
+  await Promise.race([runtime.firstProbeRound(), sleep(probe.intervalMs + probe.timeoutMs + 1000)])
+  const member = runtime
+    .order()
+    .find((m) => runtime.status().members.find((s) => s.destination === m.destination)?.healthy)
+  if (!member) {
+    return {
+      ...base,
+      ok: false,
+      timeToFailoverMs: null,
+      timeToFailbackMs: null,
+      message: `No member of group "${g.name}" is healthy; nothing to drill.`,
+    }
+  }
+  const drilled = member.destination
+  const before = await send('before')
+  if (!good(before)) {
+    const message = `The group's probe request did not succeed before the drill (${before.error ?? 'no answer'}).`
+    return { ...base, ok: false, member: drilled, timeToFailoverMs: null, timeToFailbackMs: null, message }
+  }
+
+  // Outage: the member is marked down now; measure until another member answers as expected.
+  const t0 = Date.now()
+  runtime.setDrill(drilled, true)
+  let takeover: string | undefined
+  let timeToFailoverMs: number | null = null
+  try {
+    while (Date.now() - t0 <= detectionBoundMs + 1000 && options.signal?.aborted !== true) {
+      const r = await send('outage')
+      if (good(r) && r.member !== drilled) {
+        takeover = r.member
+        timeToFailoverMs = Date.now() - t0
+        break
+      }
+      await sleep(every)
+    }
+    const holdUntil = Date.now() + (options.outageMs ?? every * 5)
+    while (takeover && Date.now() < holdUntil && options.signal?.aborted !== true) {
+      await sleep(every)
+      await send('outage')
+    }
+  } finally {
+    runtime.setDrill(drilled, false)
+  }
+  if (!takeover) {
+    const message = `No healthy member took over from "${drilled}" within ${detectionBoundMs + 1000} ms.`
+    return { ...base, ok: false, member: drilled, timeToFailoverMs: null, timeToFailbackMs: null, message }
+  }
+
+  // Release: the member needs a fresh successful probe, then traffic must come back to it.
+  const expectBack = g.routing === 'weighted' || g.failback
+  const t1 = Date.now()
+  let timeToFailbackMs: number | null = null
+  const backBound = 2 * probe.intervalMs + probe.timeoutMs + 1000
+  while (expectBack && Date.now() - t1 <= backBound && options.signal?.aborted !== true) {
+    await sleep(every)
+    const r = await send('released')
+    if (good(r) && r.member === drilled) {
+      timeToFailbackMs = Date.now() - t1
+      break
+    }
+  }
+  const ok = !expectBack || timeToFailbackMs !== null
+  const message = !expectBack
+    ? `"${takeover}" took over from "${drilled}" in ${timeToFailoverMs} ms; fail-back is disabled for this group.`
+    : ok
+      ? `"${takeover}" took over from "${drilled}" in ${timeToFailoverMs} ms; "${drilled}" served again ${timeToFailbackMs} ms after release.`
+      : `"${takeover}" took over from "${drilled}" in ${timeToFailoverMs} ms, but "${drilled}" did not serve again within ${backBound} ms of release.`
+  return { ...base, ok, member: drilled, takeover, timeToFailoverMs, timeToFailbackMs, message }
+}
+
+/** The error for an unknown group name. */
+export function groupNotFound(name: string, where: string): DestinationError {
+  return new DestinationError(
+    'DESTINATION_NOT_FOUND',
+    `Destination group "${name}" not found in ${where}. Declare it under "groups" in the destinations file or with registerDestinationGroup.`,
+    { details: { group: name } },
+  )
+}
