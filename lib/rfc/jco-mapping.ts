@@ -124,7 +124,7 @@ export function mapRfcSettings(dest: RfcDestination): RfcConnectionParameters {
     dest,
     r.saprouter,
     'jco.client.saprouter',
-    /^(\/[HSPW]\/[^/\s]+)+\/?$/,
+    /^(\/[HSPW]\/[^/\s]+)+(\/H\/)?$/,
     'must be a route string like "/H/host/S/3299/H/"',
   )
   if (r.wsport !== undefined && (Number(r.wsport) < 1 || Number(r.wsport) > 65535)) {
