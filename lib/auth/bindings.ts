@@ -63,8 +63,11 @@ function fromVcap(vcap: unknown, origin: string): ServiceBinding[] {
 function parseJson(text: string, origin: string): unknown {
   try {
     return JSON.parse(text)
-  } catch (cause) {
-    throw new ConnectivityError('CONFIG_INVALID', `${origin} is not valid JSON; fix or remove it.`, { cause })
+  } catch (err) {
+    // V8's message quotes the input, which holds client secrets: keep only the position, no cause
+    const at = /\(line (\d+) column (\d+)\)/.exec((err as Error).message)
+    const where = at ? ` at line ${at[1]}, column ${at[2]}` : ''
+    throw new ConnectivityError('CONFIG_INVALID', `${origin} is not valid JSON${where}; fix or remove it.`)
   }
 }
 

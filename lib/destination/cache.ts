@@ -85,6 +85,12 @@ export class DestinationCache {
     this.#trim()
   }
 
+  /** Drops the entries a lookup by this caller could hit (used when a fresh lookup replaces them). */
+  invalidate(name: string, id: CacheIdentity): void {
+    this.#entries.delete(tenantKey(name, id))
+    this.#entries.delete(userKey(name, id))
+  }
+
   clear(): void {
     this.#entries.clear()
     this.#inflight.clear()

@@ -23,11 +23,7 @@ export function parseAddress(scope: ParseScope, key: string): { host: string; po
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:/\s[\]]+)):(\d{1,5})$/.exec(text)
   const port = m ? Number(m[3]) : Number.NaN
   if (!m || port < 1 || port > 65535) {
-    throw invalid(
-      scope,
-      key,
-      `is "${raw.slice(0, 60)}" but must be host:port (port 1-65535), optionally with tcp://`,
-    )
+    throw invalid(scope, key, 'must be host:port (port 1-65535), optionally with tcp://')
   }
   return { host: (m[1] ?? m[2]) as string, port }
 }

@@ -72,10 +72,9 @@ export function oneOf<T extends string>(
   const v = opt(scope, key)
   if (v === undefined) return fallback
   const hit = allowed.find((a) => a.toLowerCase() === v.toLowerCase())
-  if (hit === undefined) {
-    const shown = v.length > 40 ? `${v.slice(0, 40)}…` : v
-    throw invalid(scope, key, `is "${shown}" but must be one of ${allowed.join(', ')}`)
-  }
+  // The value is not echoed: a secret pasted into the wrong field must not end up in a log.
+  if (hit === undefined)
+    throw invalid(scope, key, `has an unknown value; it must be one of ${allowed.join(', ')}`)
   return hit
 }
 

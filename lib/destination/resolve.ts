@@ -86,6 +86,7 @@ async function lookup(
   if (tenant) svc.tenant = tenant
   if (options.useCache === false) {
     const dest = await fetchFromService(binding, name, svc)
+    cache.invalidate(name, cacheId)
     if (dest) cache.set(name, dest, cacheId)
     return dest
   }

@@ -241,7 +241,7 @@ describe('parseDestination: validation names destination, property and expectati
     [
       { Name: 'A', Type: 'FTP', URL: 'https://x' },
       'Type',
-      /"FTP" but must be one of HTTP, RFC, TCP, LDAP, MAIL/,
+      /unknown value; it must be one of HTTP, RFC, TCP, LDAP, MAIL/,
     ],
     [
       { Name: 'A', URL: 'https://x', ProxyType: 'Intranet' },
