@@ -3,9 +3,8 @@
  */
 import { connect as netConnect } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { connect as tlsConnect } from 'node:tls'
 import type { ConnectContext, Connector, ConnectTarget } from './connector'
-import { awaitReady, describeTarget } from './socket-util'
+import { awaitReady, describeTarget, startTls } from './socket-util'
 import type { DestinationTlsOptions } from './tls-options'
 
 /** Options of {@link DirectConnector}. */
@@ -44,24 +43,12 @@ export class DirectConnector implements Connector {
     const what = describeTarget(target.host, target.port, ctx.destinationName)
     const timeoutMs = ctx.timeoutMs ?? this.#timeoutMs
     if (this.#tls) {
-      const { servername, ...tls } = this.#tls
-      const socket = tlsConnect({
-        ...tls,
-        host: target.host,
-        port: target.port,
-        // SNI must not be an IP address (RFC 6066).
-        ...(isIp(servername ?? target.host) ? {} : { servername: servername ?? target.host }),
-      })
-      return awaitReady(
-        { stream: socket, readyEvent: 'secureConnect' },
+      return startTls(
+        { servername: target.host, ...this.#tls, host: target.host, port: target.port },
         { what, timeoutMs, signal: ctx.signal },
       )
     }
     const socket = netConnect({ host: target.host, port: target.port, noDelay: true })
     return awaitReady({ stream: socket, readyEvent: 'connect' }, { what, timeoutMs, signal: ctx.signal })
   }
-}
-
-function isIp(host: string): boolean {
-  return /^[\d.]+$/.test(host) || host.includes(':')
 }

@@ -4,10 +4,9 @@
  */
 import { isIP, connect as netConnect, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { connect as tlsConnect } from 'node:tls'
 import { TransportError } from '../errors'
 import type { ConnectContext, Connector, ConnectTarget } from './connector'
-import { awaitReady, describeTarget } from './socket-util'
+import { awaitReady, describeTarget, startTls } from './socket-util'
 import type { DestinationTlsOptions } from './tls-options'
 
 export interface HttpConnectConnectorOptions {
@@ -121,12 +120,9 @@ export class HttpConnectConnector implements Connector {
       signal.removeEventListener('abort', onAbort)
     }
     if (!this.#opts.tls) return socket
-    const { servername, ...tls } = this.#opts.tls
-    const name = servername ?? target.host
-    const secure = tlsConnect({ ...tls, socket, ...(isIP(name) ? {} : { servername: name }) })
-    return awaitReady(
-      { stream: secure, readyEvent: 'secureConnect' },
-      { what: `TLS to ${what}`, timeoutMs, signal },
+    return startTls(
+      { servername: target.host, ...this.#opts.tls },
+      { what: `TLS to ${what}`, timeoutMs, signal, socket },
     )
   }
 }

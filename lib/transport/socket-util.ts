@@ -2,7 +2,9 @@
  * Opening a socket with a real deadline and AbortSignal support, and the error mapping every
  * connector shares: nothing was sent when a connect fails (`details.requestSent: false`).
  */
+import { isIP } from 'node:net'
 import type { Duplex } from 'node:stream'
+import { type ConnectionOptions, connect as tlsConnect } from 'node:tls'
 import { TransportError } from '../errors'
 
 export interface Pending {
@@ -98,4 +100,36 @@ export function awaitReady(
       }, opts.timeoutMs)
     }
   })
+}
+
+/**
+ * Starts a TLS client session (over `socket` when given) and waits for the handshake. Unusable TLS
+ * settings (e.g. a wrong PKCS#12 password) become CONNECT_FAILED instead of a synchronous throw.
+ */
+export function startTls(
+  options: ConnectionOptions & { servername?: string | undefined },
+  opts: { what: string; timeoutMs?: number | undefined; signal?: AbortSignal | undefined; socket?: Duplex },
+): Promise<Duplex> {
+  const { servername, ...rest } = options
+  const name = servername ?? options.host
+  let secure: Duplex
+  try {
+    secure = tlsConnect({
+      ...rest,
+      ...(opts.socket ? { socket: opts.socket } : {}),
+      // SNI must not be an IP address (RFC 6066).
+      ...(name && isIP(name) === 0 ? { servername: name } : {}),
+    })
+  } catch (cause) {
+    opts.socket?.destroy()
+    const reason = (cause as Error)?.message ?? 'invalid settings'
+    return Promise.reject(
+      connectError(
+        'CONNECT_FAILED',
+        `TLS settings for ${opts.what} are not usable (${reason}); check KeyStoreLocation, KeyStorePassword and TrustStoreLocation.`,
+        cause,
+      ),
+    )
+  }
+  return awaitReady({ stream: secure, readyEvent: 'secureConnect' }, opts)
 }

@@ -5,11 +5,10 @@
  */
 import { isIP, connect as netConnect, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { connect as tlsConnect } from 'node:tls'
 import { debuglog } from 'node:util'
 import { DestinationError, TransportError } from '../errors'
 import type { ConnectContext, Connector, ConnectTarget } from './connector'
-import { awaitReady, describeTarget } from './socket-util'
+import { awaitReady, describeTarget, startTls } from './socket-util'
 import type { DestinationTlsOptions } from './tls-options'
 
 const debug = debuglog('cap-connectivity:socks5')
@@ -176,12 +175,9 @@ export class Socks5Connector implements Connector {
     }
     debug('tunnel open to %s:%d through %s', target.host, target.port, proxy)
     if (!this.#opts.tls) return socket
-    const { servername, ...tls } = this.#opts.tls
-    const name = servername ?? target.host
-    const secure = tlsConnect({ ...tls, socket, ...(isIP(name) ? {} : { servername: name }) })
-    return awaitReady(
-      { stream: secure, readyEvent: 'secureConnect' },
-      { what: `TLS to ${what}`, timeoutMs, signal },
+    return startTls(
+      { servername: target.host, ...this.#opts.tls },
+      { what: `TLS to ${what}`, timeoutMs, signal, socket },
     )
   }
 
