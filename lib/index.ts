@@ -63,3 +63,47 @@ export type {
   TcpOptions,
   TlsSettings,
 } from './destination/types'
+export { connectTcp, openLocalPort, TcpStream } from './tcp'
+export type { ConnectTcpOptions, LocalPort, OpenLocalPortOptions, TcpStreamInfo } from './tcp'
+export { RfcError, rfc, rfcParameters } from './rfc'
+export type {
+  RfcAbapMessage,
+  RfcCallOptions,
+  RfcCallResult,
+  RfcConnectionKind,
+  RfcConnectionParameters,
+  RfcErrorCode,
+  RfcParametersOptions,
+  RfcPoolOptions,
+  RfcResult,
+  RfcResultStructure,
+  RfcResultValue,
+  RfcScalar,
+  RfcStructure,
+  RfcTable,
+  RfcValue,
+} from './rfc'
+export {
+  closeFailover,
+  registerDestinationGroup,
+  unregisterDestinationGroup,
+} from './failover/registry'
+export type { RegisterGroupOptions } from './failover/registry'
+export { getGroupStatus, runDrill } from './failover/find-group'
+export type { RunDrillOptions } from './failover/find-group'
+export type { DrillOptions, DrillRequest, DrillResult } from './failover/drill'
+export { failoverEvents } from './failover/events'
+export type { FailoverEventMap, HealthReason, MemberEvent, SwitchEvent } from './failover/events'
+export { failoverMetricsText } from './failover/metrics'
+export type { MemberProber } from './failover/group-runtime'
+export type {
+  DestinationGroup,
+  DestinationGroupInput,
+  GroupMember,
+  GroupStatus,
+  MemberStatus,
+  ProbeSettings,
+  RetryCondition,
+  RoutingMethod,
+} from './failover/group-types'
+export type { StatusRange } from './failover/status-range'

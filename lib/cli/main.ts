@@ -23,6 +23,11 @@ register(
   async () => (await import('./commands/destinations.js')).command,
 )
 register(
+  'connect',
+  'open a local port for a TCP destination (until Ctrl-C)',
+  async () => (await import('./commands/connect.js')).command,
+)
+register(
   'drill',
   'DR drill: take a group member out, measure failover and fail-back',
   async () => (await import('./commands/drill.js')).command,
