@@ -10,8 +10,8 @@ const debug = debuglog('cap-connectivity:scale-out')
 
 /** What the scale-out helper needs from one agent (TunnelAgent satisfies it). */
 export interface InstanceAgent {
-  start(): unknown
-  close(): Promise<void> | void
+  start(): Promise<void>
+  stop(): Promise<void>
 }
 
 export interface ScaleOutAgentOptions<A extends InstanceAgent> {
@@ -65,7 +65,7 @@ export class ScaleOutAgent<A extends InstanceAgent> extends EventEmitter {
     for (const [key, agent] of this.#agents) {
       if (!wanted.has(key)) {
         this.#agents.delete(key)
-        await agent.close()
+        await agent.stop()
         this.emit('removed', key)
       }
     }
@@ -73,17 +73,18 @@ export class ScaleOutAgent<A extends InstanceAgent> extends EventEmitter {
       if (this.#agents.has(instance.key)) continue
       const agent = this.#opts.createAgent(instance)
       this.#agents.set(instance.key, agent)
-      agent.start()
+      // Each agent reconnects on its own; a failing first dial must not stop the others.
+      agent.start().catch((err: unknown) => this.emit('error', err))
       debug('session for instance %s', instance.key)
       this.emit('added', instance.key)
     }
   }
 
-  /** Closes every agent. */
-  async close(): Promise<void> {
+  /** Stops every agent. */
+  async stop(): Promise<void> {
     this.#closed = true
     if (this.#timer !== undefined) clearInterval(this.#timer)
-    await Promise.all([...this.#agents.values()].map((a) => a.close()))
+    await Promise.all([...this.#agents.values()].map((a) => a.stop()))
     this.#agents.clear()
   }
 }
