@@ -59,7 +59,13 @@ describe('authentication types', () => {
   })
 
   it('BasicAuthentication', async () => {
-    const d = httpDest({ Name: 'B', URL: target.url, Authentication: 'BasicAuthentication', User: 'u', Password: 'p@ss' })
+    const d = httpDest({
+      Name: 'B',
+      URL: target.url,
+      Authentication: 'BasicAuthentication',
+      User: 'u',
+      Password: 'p@ss',
+    })
     expect(await authHeader(d)).toBe(`Basic ${Buffer.from('u:p@ss').toString('base64')}`)
   })
 
@@ -115,13 +121,30 @@ describe('authentication types', () => {
     const d = {
       ...base,
       authTokens: [
-        { type: 'Bearer', value: 'svc-token', httpHeader: { key: 'Authorization', value: 'Bearer svc-token' }, expiresAt: Date.now() + 60_000 },
+        {
+          type: 'Bearer',
+          value: 'svc-token',
+          httpHeader: { key: 'Authorization', value: 'Bearer svc-token' },
+          expiresAt: Date.now() + 60_000,
+        },
       ],
     }
     expect(await authHeader(d, userJwt('alice', 'prov-zid', 'provider'))).toBe('Bearer svc-token')
     expect(xsuaa.requests).toHaveLength(0)
-    const failed = { ...base, authTokens: [{ type: '', value: '', httpHeader: { key: 'Authorization', value: '' }, error: 'Retrieval of OAuth token failed' }] }
-    const e = await request(failed, { path: '/x', jwt: userJwt('alice', 'prov-zid', 'provider') }).catch((err: unknown) => err)
+    const failed = {
+      ...base,
+      authTokens: [
+        {
+          type: '',
+          value: '',
+          httpHeader: { key: 'Authorization', value: '' },
+          error: 'Retrieval of OAuth token failed',
+        },
+      ],
+    }
+    const e = await request(failed, { path: '/x', jwt: userJwt('alice', 'prov-zid', 'provider') }).catch(
+      (err: unknown) => err,
+    )
     expect(hasErrorCode(e, 'TOKEN_FETCH_FAILED')).toBe(true)
   })
 
@@ -135,7 +158,9 @@ describe('authentication types', () => {
 
   it('PrincipalPropagation over the Internet is a destination error', async () => {
     const d = httpDest({ Name: 'PPI', URL: target.url, Authentication: 'PrincipalPropagation' })
-    const e = await request(d, { path: '/x', jwt: userJwt('alice', 'prov-zid', 'provider') }).catch((err: unknown) => err)
+    const e = await request(d, { path: '/x', jwt: userJwt('alice', 'prov-zid', 'provider') }).catch(
+      (err: unknown) => err,
+    )
     expect(hasErrorCode(e, 'DESTINATION_INVALID')).toBe(true)
   })
 })
