@@ -1,0 +1,353 @@
+/**
+ * Tunnel wire format: one frame per binary WebSocket message. Layout and rules are documented in
+ * docs/tunnel-protocol.md; this file is the single source of the byte layout.
+ *
+ *   0      1      2              6
+ *   +------+------+--------------+----------------+
+ *   | ver  | type | stream id    | payload …      |
+ *   | u8=1 | u8   | u32 BE       |                |
+ *   +------+------+--------------+----------------+
+ *
+ * Decoding never throws: it returns a {@link DecodeFailure} that the session turns into a
+ * protocol-error close, so a hostile peer cannot crash the process through this code.
+ */
+
+/** Protocol version carried in every frame. */
+export const PROTOCOL_VERSION = 1
+/** WebSocket subprotocol announced on the upgrade. */
+export const SUBPROTOCOL = 'cap-connectivity-tunnel.v1'
+export const HEADER_SIZE = 6
+
+export const FrameType = {
+  OPEN: 0x01,
+  OPEN_OK: 0x02,
+  OPEN_FAIL: 0x03,
+  DATA: 0x04,
+  WINDOW_UPDATE: 0x05,
+  FIN: 0x06,
+  RST: 0x07,
+  PING: 0x08,
+  PONG: 0x09,
+  GOAWAY: 0x0a,
+  ANNOUNCE: 0x0b,
+} as const
+export type FrameTypeCode = (typeof FrameType)[keyof typeof FrameType]
+
+/** Hard limits the decoder enforces (independent of negotiated windows). */
+export const LIMITS = {
+  maxHost: 255,
+  maxLocation: 255,
+  maxMetadata: 16 * 1024,
+  maxMessage: 512,
+  maxAnnounce: 64 * 1024,
+  maxData: 1024 * 1024,
+  maxWindow: 0x7fffffff,
+} as const
+
+export type StreamKind = 'tcp' | 'http'
+const KIND_CODES: Record<StreamKind, number> = { tcp: 1, http: 2 }
+
+/** Small string-valued metadata on OPEN, e.g. `{ principal: <user JWT> }`. Never logged. */
+export type OpenMetadata = Readonly<Record<string, string>>
+
+export interface OpenFrame {
+  type: typeof FrameType.OPEN
+  streamId: number
+  kind: StreamKind
+  /** The opener's receive window for this stream (bytes the acceptor may send before a WINDOW_UPDATE). */
+  window: number
+  host: string
+  port: number
+  locationId: string
+  metadata: OpenMetadata
+}
+export interface OpenOkFrame {
+  type: typeof FrameType.OPEN_OK
+  streamId: number
+  window: number
+}
+export interface CodeFrame {
+  type: typeof FrameType.OPEN_FAIL | typeof FrameType.RST
+  streamId: number
+  code: number
+  message: string
+}
+export interface DataFrame {
+  type: typeof FrameType.DATA
+  streamId: number
+  data: Buffer
+}
+export interface WindowUpdateFrame {
+  type: typeof FrameType.WINDOW_UPDATE
+  streamId: number
+  increment: number
+}
+export interface FinFrame {
+  type: typeof FrameType.FIN
+  streamId: number
+}
+export interface PingFrame {
+  type: typeof FrameType.PING | typeof FrameType.PONG
+  streamId: 0
+  payload: Buffer
+}
+export interface GoawayFrame {
+  type: typeof FrameType.GOAWAY
+  streamId: 0
+  code: number
+  lastStreamId: number
+  message: string
+}
+export interface AnnounceFrame {
+  type: typeof FrameType.ANNOUNCE
+  streamId: 0
+  body: unknown
+}
+export type Frame =
+  | OpenFrame
+  | OpenOkFrame
+  | CodeFrame
+  | DataFrame
+  | WindowUpdateFrame
+  | FinFrame
+  | PingFrame
+  | GoawayFrame
+  | AnnounceFrame
+
+export interface DecodeFailure {
+  type: 'invalid'
+  reason: string
+}
+
+function header(size: number, type: number, streamId: number): Buffer {
+  const buf = Buffer.allocUnsafe(HEADER_SIZE + size)
+  buf[0] = PROTOCOL_VERSION
+  buf[1] = type
+  buf.writeUInt32BE(streamId, 2)
+  return buf
+}
+
+function clip(text: string, max: number): Buffer {
+  const b = Buffer.from(text, 'utf8')
+  return b.length <= max ? b : b.subarray(0, max)
+}
+
+/** Encodes OPEN. Throws RangeError when a field exceeds its limit (a caller bug, not peer input). */
+export function encodeOpen(f: Omit<OpenFrame, 'type'>): Buffer {
+  const host = Buffer.from(f.host, 'utf8')
+  const loc = Buffer.from(f.locationId, 'utf8')
+  const meta = Object.keys(f.metadata).length
+    ? Buffer.from(JSON.stringify(f.metadata), 'utf8')
+    : Buffer.alloc(0)
+  if (host.length === 0 || host.length > LIMITS.maxHost)
+    throw new RangeError('OPEN host must be 1..255 bytes')
+  if (loc.length > LIMITS.maxLocation) throw new RangeError('OPEN locationId must be at most 255 bytes')
+  if (meta.length > LIMITS.maxMetadata) throw new RangeError('OPEN metadata must be at most 16 KiB')
+  const buf = header(
+    1 + 4 + 2 + 1 + host.length + 1 + loc.length + 2 + meta.length,
+    FrameType.OPEN,
+    f.streamId,
+  )
+  let o = HEADER_SIZE
+  buf[o++] = KIND_CODES[f.kind]
+  o = buf.writeUInt32BE(f.window, o)
+  o = buf.writeUInt16BE(f.port, o)
+  buf[o++] = host.length
+  o += host.copy(buf, o)
+  buf[o++] = loc.length
+  o += loc.copy(buf, o)
+  o = buf.writeUInt16BE(meta.length, o)
+  meta.copy(buf, o)
+  return buf
+}
+
+export function encodeOpenOk(streamId: number, window: number): Buffer {
+  const buf = header(4, FrameType.OPEN_OK, streamId)
+  buf.writeUInt32BE(window, HEADER_SIZE)
+  return buf
+}
+
+/** OPEN_FAIL and RST share a layout: u16 reason code + UTF-8 message (≤ 512 bytes, clipped). */
+export function encodeCode(
+  type: typeof FrameType.OPEN_FAIL | typeof FrameType.RST,
+  streamId: number,
+  code: number,
+  message = '',
+): Buffer {
+  const msg = clip(message, LIMITS.maxMessage)
+  const buf = header(2 + msg.length, type, streamId)
+  buf.writeUInt16BE(code, HEADER_SIZE)
+  msg.copy(buf, HEADER_SIZE + 2)
+  return buf
+}
+
+/** DATA frame for `chunk[start, end)` — one copy into the frame buffer. */
+export function encodeData(streamId: number, chunk: Buffer, start = 0, end = chunk.length): Buffer {
+  const buf = header(end - start, FrameType.DATA, streamId)
+  chunk.copy(buf, HEADER_SIZE, start, end)
+  return buf
+}
+
+export function encodeWindowUpdate(streamId: number, increment: number): Buffer {
+  const buf = header(4, FrameType.WINDOW_UPDATE, streamId)
+  buf.writeUInt32BE(increment, HEADER_SIZE)
+  return buf
+}
+
+export function encodeFin(streamId: number): Buffer {
+  return header(0, FrameType.FIN, streamId)
+}
+
+export function encodePing(type: typeof FrameType.PING | typeof FrameType.PONG, payload: Buffer): Buffer {
+  const buf = header(8, type, 0)
+  payload.copy(buf, HEADER_SIZE, 0, 8)
+  return buf
+}
+
+export function encodeGoaway(code: number, lastStreamId: number, message = ''): Buffer {
+  const msg = clip(message, LIMITS.maxMessage)
+  const buf = header(6 + msg.length, FrameType.GOAWAY, 0)
+  buf.writeUInt16BE(code, HEADER_SIZE)
+  buf.writeUInt32BE(lastStreamId, HEADER_SIZE + 2)
+  msg.copy(buf, HEADER_SIZE + 6)
+  return buf
+}
+
+export function encodeAnnounce(body: unknown): Buffer {
+  const json = Buffer.from(JSON.stringify(body), 'utf8')
+  if (json.length > LIMITS.maxAnnounce) throw new RangeError('ANNOUNCE body must be at most 64 KiB')
+  const buf = header(json.length, FrameType.ANNOUNCE, 0)
+  json.copy(buf, HEADER_SIZE)
+  return buf
+}
+
+const fail = (reason: string): DecodeFailure => ({ type: 'invalid', reason })
+
+/** Strict UTF-8: invalid sequences are a protocol error, not silently replaced. */
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+function text(buf: Buffer): string | undefined {
+  try {
+    return utf8.decode(buf)
+  } catch {
+    return undefined
+  }
+}
+
+function decodeOpen(buf: Buffer, streamId: number): OpenFrame | DecodeFailure {
+  if (streamId === 0) return fail('OPEN on stream 0')
+  let o = HEADER_SIZE
+  if (buf.length < o + 8) return fail('OPEN too short')
+  const kindCode = buf[o++]
+  const kind: StreamKind | undefined = kindCode === 1 ? 'tcp' : kindCode === 2 ? 'http' : undefined
+  if (!kind) return fail(`OPEN unknown kind ${kindCode}`)
+  const window = buf.readUInt32BE(o)
+  o += 4
+  if (window === 0 || window > LIMITS.maxWindow) return fail('OPEN window out of range')
+  const port = buf.readUInt16BE(o)
+  o += 2
+  if (port === 0) return fail('OPEN port 0')
+  const hostLen = buf[o++] as number
+  if (hostLen === 0 || buf.length < o + hostLen + 1) return fail('OPEN host length')
+  const host = text(buf.subarray(o, o + hostLen))
+  o += hostLen
+  if (!host || !/^[A-Za-z0-9._:[\]-]+$/.test(host)) return fail('OPEN host is not a host name or address')
+  const locLen = buf[o++] as number
+  if (buf.length < o + locLen + 2) return fail('OPEN location length')
+  const locationId = text(buf.subarray(o, o + locLen))
+  o += locLen
+  if (locationId === undefined) return fail('OPEN location is not UTF-8')
+  const metaLen = buf.readUInt16BE(o)
+  o += 2
+  if (metaLen > LIMITS.maxMetadata || buf.length !== o + metaLen) return fail('OPEN metadata length')
+  let metadata: OpenMetadata = {}
+  if (metaLen > 0) {
+    const json = text(buf.subarray(o))
+    let parsed: unknown
+    try {
+      parsed = json === undefined ? undefined : JSON.parse(json)
+    } catch {
+      parsed = undefined
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      return fail('OPEN metadata not an object')
+    const entries = Object.entries(parsed as Record<string, unknown>)
+    if (entries.some(([, v]) => typeof v !== 'string')) return fail('OPEN metadata values must be strings')
+    metadata = Object.freeze(Object.fromEntries(entries) as Record<string, string>)
+  }
+  return { type: FrameType.OPEN, streamId, kind, window, host, port, locationId, metadata }
+}
+
+function decodeCodeFrame(
+  buf: Buffer,
+  type: typeof FrameType.OPEN_FAIL | typeof FrameType.RST,
+  streamId: number,
+): CodeFrame | DecodeFailure {
+  if (streamId === 0) return fail('stream frame on stream 0')
+  if (buf.length < HEADER_SIZE + 2 || buf.length > HEADER_SIZE + 2 + LIMITS.maxMessage)
+    return fail('bad length')
+  const message = text(buf.subarray(HEADER_SIZE + 2))
+  if (message === undefined) return fail('message is not UTF-8')
+  return { type, streamId, code: buf.readUInt16BE(HEADER_SIZE), message }
+}
+
+/** Decodes one frame (one WebSocket message). DATA payloads are views into `buf`, not copies. */
+export function decodeFrame(buf: Buffer): Frame | DecodeFailure {
+  if (buf.length < HEADER_SIZE) return fail('frame shorter than its header')
+  if (buf[0] !== PROTOCOL_VERSION) return fail(`unsupported protocol version ${buf[0]}`)
+  const type = buf[1]
+  const streamId = buf.readUInt32BE(2)
+  const size = buf.length - HEADER_SIZE
+  switch (type) {
+    case FrameType.DATA:
+      if (streamId === 0) return fail('DATA on stream 0')
+      if (size === 0 || size > LIMITS.maxData) return fail('DATA length out of range')
+      return { type, streamId, data: buf.subarray(HEADER_SIZE) }
+    case FrameType.OPEN:
+      return decodeOpen(buf, streamId)
+    case FrameType.OPEN_OK: {
+      if (streamId === 0 || size !== 4) return fail('bad OPEN_OK')
+      const window = buf.readUInt32BE(HEADER_SIZE)
+      if (window === 0 || window > LIMITS.maxWindow) return fail('OPEN_OK window out of range')
+      return { type, streamId, window }
+    }
+    case FrameType.OPEN_FAIL:
+    case FrameType.RST:
+      return decodeCodeFrame(buf, type, streamId)
+    case FrameType.WINDOW_UPDATE: {
+      if (size !== 4) return fail('bad WINDOW_UPDATE length')
+      const increment = buf.readUInt32BE(HEADER_SIZE)
+      if (increment === 0 || increment > LIMITS.maxWindow) return fail('WINDOW_UPDATE increment out of range')
+      return { type, streamId, increment }
+    }
+    case FrameType.FIN:
+      if (streamId === 0 || size !== 0) return fail('bad FIN')
+      return { type, streamId }
+    case FrameType.PING:
+    case FrameType.PONG:
+      if (streamId !== 0 || size !== 8) return fail('bad PING/PONG')
+      return { type, streamId: 0, payload: buf.subarray(HEADER_SIZE) }
+    case FrameType.GOAWAY: {
+      if (streamId !== 0 || size < 6 || size > 6 + LIMITS.maxMessage) return fail('bad GOAWAY')
+      const message = text(buf.subarray(HEADER_SIZE + 6))
+      if (message === undefined) return fail('GOAWAY message is not UTF-8')
+      return {
+        type,
+        streamId: 0,
+        code: buf.readUInt16BE(HEADER_SIZE),
+        lastStreamId: buf.readUInt32BE(HEADER_SIZE + 2),
+        message,
+      }
+    }
+    case FrameType.ANNOUNCE: {
+      if (streamId !== 0 || size > LIMITS.maxAnnounce) return fail('bad ANNOUNCE')
+      const json = text(buf.subarray(HEADER_SIZE))
+      try {
+        return { type, streamId: 0, body: json === undefined ? undefined : JSON.parse(json) }
+      } catch {
+        return fail('ANNOUNCE is not JSON')
+      }
+    }
+    default:
+      return fail(`unknown frame type ${type}`)
+  }
+}

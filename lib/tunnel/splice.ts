@@ -1,0 +1,36 @@
+/**
+ * Joins two duplexes (a tunnel stream and a socket, or two tunnel streams) both ways with
+ * backpressure and half-close: EOF on one side ends the other's write side; an error or abrupt
+ * close on one side destroys the other, so a reset travels end to end and nothing leaks.
+ */
+import type { Duplex } from 'node:stream'
+
+export function splice(a: Duplex, b: Duplex, onDone?: (err?: Error) => void): void {
+  if (a.destroyed || b.destroyed) {
+    // One side died before the join (e.g. the peer cancelled while the target was connecting).
+    a.destroy()
+    b.destroy()
+    onDone?.()
+    return
+  }
+  let finished = false
+  let firstError: Error | undefined
+  const kill = (other: Duplex) => (err?: Error) => {
+    if (err && !firstError) firstError = err
+    if (!other.destroyed) other.destroy()
+  }
+  const onClose = (self: Duplex, other: Duplex) => () => {
+    // Closed before delivering everything it was sent, or before reading to the end: abort the other side.
+    if (!self.readableEnded || !other.readableEnded) kill(other)()
+    if (!finished && a.destroyed && b.destroyed) {
+      finished = true
+      onDone?.(firstError)
+    }
+  }
+  a.on('error', kill(b))
+  b.on('error', kill(a))
+  a.on('close', onClose(a, b))
+  b.on('close', onClose(b, a))
+  a.pipe(b)
+  b.pipe(a)
+}

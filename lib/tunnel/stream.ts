@@ -1,0 +1,274 @@
+/**
+ * One multiplexed stream as a Node Duplex. Writes wait until the session has handed the bytes to
+ * the WebSocket (so a fast writer is held back by the peer's credit and the socket), reads return
+ * credit to the peer only as the consumer actually takes bytes out of the readable buffer.
+ */
+import { Duplex } from 'node:stream'
+import { TunnelError } from '../errors'
+import { Reason, reasonName } from './codes'
+import type { StreamKind } from './frames'
+
+/** What a stream needs from its session (kept narrow so the two files stay independent). */
+export interface StreamHost {
+  /** A stream got data to send, or got credit: put it on the send ring. */
+  schedule(stream: TunnelStream): void
+  sendFin(stream: TunnelStream): void
+  sendRst(stream: TunnelStream, code: number, message: string): void
+  /** Bytes the consumer took out of the stream: returns stream and session credit. */
+  consumed(stream: TunnelStream, bytes: number): void
+  release(stream: TunnelStream): void
+}
+
+export interface TunnelStreamInfo {
+  readonly id: number
+  readonly kind: StreamKind
+  readonly host: string
+  readonly port: number
+  readonly locationId: string
+}
+
+/**
+ * A tunnel stream. `end()` sends FIN (half-close: the stream still reads), `'end'` fires on the
+ * peer's FIN, `destroy()` sends RST. Errors from a peer RST have code `STREAM_RESET` with
+ * `details.reason`; a dying session gives `TUNNEL_CLOSED`.
+ */
+export class TunnelStream extends Duplex {
+  readonly id: number
+  readonly info: TunnelStreamInfo
+  #host: StreamHost
+  // send side
+  /** Bytes the peer still accepts on this stream. */
+  sendCredit = 0
+  #pending: Buffer | null = null
+  #pendingOffset = 0
+  #pendingCb: ((err?: Error | null) => void) | null = null
+  #finSent = false
+  // receive side
+  #window: number
+  #received = 0
+  #granted: number
+  #pushed = 0
+  #reported = 0
+  #finReceived = false
+  #resetByPeer = false
+  /** Total bytes received from / sent to the peer (metrics). */
+  bytesIn = 0
+  bytesOut = 0
+
+  constructor(host: StreamHost, info: TunnelStreamInfo, window: number) {
+    super({
+      allowHalfOpen: true,
+      readableHighWaterMark: Math.max(16 * 1024, window >> 1),
+      writableHighWaterMark: 64 * 1024,
+    })
+    this.#host = host
+    this.id = info.id
+    this.info = info
+    this.#window = window
+    this.#granted = window
+  }
+
+  /** True while a chunk waits for credit or for its turn on the send ring. */
+  get hasPending(): boolean {
+    return this.#pending !== null
+  }
+
+  get finSent(): boolean {
+    return this.#finSent
+  }
+
+  get finReceived(): boolean {
+    return this.#finReceived
+  }
+
+  /** Bytes received but not yet taken by the consumer (what this stream holds in memory). */
+  get bufferedIn(): number {
+    return this.#received - (this.#pushed - this.readableLength)
+  }
+
+  /**
+   * Session side: take up to `max` bytes of the pending chunk (bounded by credit). Returns the
+   * buffer range to frame, or undefined when nothing may be sent now.
+   */
+  takeChunk(
+    max: number,
+  ): { buf: Buffer; start: number; end: number; done: ((err?: Error | null) => void) | null } | undefined {
+    const buf = this.#pending
+    if (!buf || this.sendCredit <= 0) return undefined
+    const start = this.#pendingOffset
+    const end = Math.min(buf.length, start + max, start + this.sendCredit)
+    this.sendCredit -= end - start
+    this.bytesOut += end - start
+    if (this.#idleMs) this.#lastActive = Date.now()
+    let done: ((err?: Error | null) => void) | null = null
+    if (end >= buf.length) {
+      // The write callback runs after the session has handed the frame to the socket, so the
+      // next write (or FIN from _final) can never overtake this DATA.
+      done = this.#pendingCb
+      this.#pending = null
+      this.#pendingCb = null
+      this.#pendingOffset = 0
+    } else this.#pendingOffset = end
+    return { buf, start, end, done }
+  }
+
+  /** Credit consumed but not yet announced to the peer (the session batches WINDOW_UPDATEs). */
+  creditOwed = 0
+
+  /** Session side: a WINDOW_UPDATE of `n` went out; the peer may now send that much more. */
+  granted(n: number): void {
+    this.#granted += n
+    this.creditOwed -= n
+  }
+
+  /** Session side: DATA arrived. Returns false when the peer overran the window (flow-control error). */
+  onData(data: Buffer): boolean {
+    if (this.#finReceived) return false
+    this.#received += data.length
+    this.bytesIn += data.length
+    if (this.#idleMs) this.#lastActive = Date.now()
+    if (this.#received > this.#granted) return false
+    if (this.destroyed) {
+      // Nobody will read it: give the session credit straight back so the session window does not leak.
+      this.#reported += data.length
+      this.#host.consumed(this, data.length)
+      return true
+    }
+    this.#pushed += data.length
+    this.push(data)
+    this.#returnCredit()
+    return true
+  }
+
+  onFin(): boolean {
+    if (this.#finReceived) return false
+    this.#finReceived = true
+    this.push(null)
+    return true
+  }
+
+  onRst(code: number, message: string): void {
+    this.#resetByPeer = true
+    const why = message ? `: ${message}` : ''
+    this.destroy(
+      new TunnelError(
+        'STREAM_RESET',
+        `Tunnel stream ${this.info.host}:${this.info.port} was reset by the peer (${reasonName(code)})${why}.`,
+        { details: { target: `${this.info.host}:${this.info.port}`, reason: reasonName(code) } },
+      ),
+    )
+  }
+
+  /** Session side: drop a stream no caller holds yet (no frame sent, no 'error' emitted). */
+  discard(): void {
+    this.#resetByPeer = true
+    this.destroy()
+  }
+
+  /** Session side: the whole session ended; fail without sending anything. */
+  onSessionClosed(err: Error): void {
+    this.#resetByPeer = true
+    this.destroy(err)
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    if (chunk.length === 0) {
+      cb()
+      return
+    }
+    this.#pending = chunk
+    this.#pendingOffset = 0
+    this.#pendingCb = cb
+    this.#host.schedule(this)
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.#finSent = true
+    this.#host.sendFin(this)
+    cb()
+  }
+
+  override _read(): void {
+    this.#returnCredit()
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    const pendingCb = this.#pendingCb
+    this.#pending = null
+    this.#pendingCb = null
+    if (this.#idleTimer) clearTimeout(this.#idleTimer)
+    if (!this.#resetByPeer && !(this.#finSent && this.#finReceived)) {
+      this.#host.sendRst(this, err ? Reason.INTERNAL_ERROR : Reason.CANCEL, err ? 'stream destroyed' : '')
+    }
+    // Unread bytes die with the stream: hand their session credit back.
+    const unread = this.#received - this.#reported
+    this.#reported = this.#received
+    if (unread > 0) this.#host.consumed(this, unread)
+    this.#host.release(this)
+    pendingCb?.(err ?? new TunnelError('STREAM_RESET', 'Tunnel stream destroyed before its data was sent.'))
+    cb(err)
+  }
+
+  /** Bytes taken by the consumer since the last report → credit back to the peer. */
+  #returnCredit(): void {
+    const consumed = this.#pushed - this.readableLength
+    const delta = consumed - this.#reported
+    if (delta <= 0) return
+    this.#reported = consumed
+    this.#host.consumed(this, delta)
+  }
+
+  // ---- net.Socket look-alikes, so HTTP clients and servers can run over a stream ----
+  #idleMs = 0
+  #idleTimer: NodeJS.Timeout | undefined
+  #lastActive = Date.now()
+
+  /** Emits 'timeout' after `ms` without traffic in either direction (0 disables), like net.Socket. */
+  setTimeout(ms: number, cb?: () => void): this {
+    if (cb) this.once('timeout', cb)
+    this.#idleMs = ms
+    if (this.#idleTimer) clearTimeout(this.#idleTimer)
+    this.#idleTimer = undefined
+    if (ms > 0) this.#armIdle(ms)
+    return this
+  }
+
+  #armIdle(ms: number): void {
+    this.#idleTimer = setTimeout(() => {
+      if (this.destroyed || this.#idleMs === 0) return
+      const idle = Date.now() - this.#lastActive
+      if (idle >= this.#idleMs) this.emit('timeout')
+      else this.#armIdle(this.#idleMs - idle)
+    }, ms)
+    this.#idleTimer.unref()
+  }
+
+  setNoDelay(_noDelay?: boolean): this {
+    return this
+  }
+
+  setKeepAlive(_enable?: boolean, _delay?: number): this {
+    return this
+  }
+
+  ref(): this {
+    return this
+  }
+
+  unref(): this {
+    return this
+  }
+
+  get remoteAddress(): string {
+    return this.info.host
+  }
+
+  get remotePort(): number {
+    return this.info.port
+  }
+
+  /** Window the receiver advertised at open (for tests and metrics). */
+  get window(): number {
+    return this.#window
+  }
+}
