@@ -17,6 +17,7 @@ export interface AttemptFailure {
 }
 
 const CONNECT_CODES = new Set([
+  'CONNECTION_RESET',
   'CONNECT_FAILED',
   'PROXY_FAILED',
   'TUNNEL_CLOSED',

@@ -6,7 +6,7 @@
 import type { Destination } from '../destination/types'
 import { DestinationError } from '../errors'
 import { GroupRuntime, type MemberProber } from './group-runtime'
-import type { DestinationGroup, GroupStatus } from './group-types'
+import type { DestinationGroup, DestinationGroupInput, GroupStatus } from './group-types'
 import { defaultProberFactory } from './member-transport'
 import { parseGroup } from './parse-group'
 
@@ -51,7 +51,7 @@ export interface RegisterGroupOptions {
  * @throws DestinationError DESTINATION_INVALID when the definition is not valid.
  */
 export function registerDestinationGroup(
-  input: unknown,
+  input: DestinationGroupInput,
   options: RegisterGroupOptions = {},
 ): DestinationGroup {
   const byName = options.destinations ? new Map(options.destinations.map((d) => [d.name, d])) : undefined
