@@ -82,7 +82,8 @@ type RequestFn = (destination: string | Destination, init?: RequestInit) => Prom
 let requestFn: RequestFn | undefined
 
 function loadRequest(): RequestFn {
-  if (!requestFn) requestFn = (require('../http/request') as { request: RequestFn }).request
+  // The failover layer's request: plain destination names pass straight to lib/http, group names fail over.
+  if (!requestFn) requestFn = (require('../failover/group-request') as { request: RequestFn }).request
   return requestFn
 }
 
@@ -128,7 +129,7 @@ export function setDestinationsRoot(root: string): void {
   pendingRoot = root
 }
 
-/** Applies a pending destinations root (once). */
+/** First-use wiring (once): the pending destinations root and the tunnel provider. */
 export function ensureDestinationsConfigured(): void {
   if (pendingRoot === undefined) return
   const root = pendingRoot
@@ -136,4 +137,9 @@ export function ensureDestinationsConfigured(): void {
   const { configureDestinations } =
     require('../destination/resolve') as typeof import('../destination/resolve')
   configureDestinations({ root })
+  // OnPremise destinations use a tunnel configured by configureTunnel() or
+  // CAP_CONNECTIVITY_TUNNEL_URL/TOKEN; the route selection learns about it through this provider.
+  const { getConfiguredTunnel } = require('../transport/tunnel') as typeof import('../transport/tunnel')
+  const { registerTunnelProvider } = require('../transport/route') as typeof import('../transport/route')
+  registerTunnelProvider(getConfiguredTunnel)
 }
