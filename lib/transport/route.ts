@@ -52,6 +52,17 @@ export interface RouteOptions {
 
 type TunnelProvider = () => Connector | undefined
 let tunnelProvider: TunnelProvider | undefined
+let tunnelModuleLoaded = false
+
+/** The configured tunnel connector, loading lib/transport/tunnel.ts on demand when the env configures one. */
+function configuredTunnel(): Connector | undefined {
+  if (!tunnelProvider && !tunnelModuleLoaded && process.env.CAP_CONNECTIVITY_TUNNEL_URL) {
+    tunnelModuleLoaded = true
+    // Loading the module registers its provider; it stays unloaded (no ws) for apps without a tunnel.
+    require('./tunnel')
+  }
+  return tunnelProvider?.()
+}
 
 /**
  * Lets the tunnel module plug in without this module importing it. Pass `undefined` to unregister.
@@ -123,7 +134,7 @@ export function httpRoute(d: HttpDestination, opts: RouteOptions = {}): Route {
     d.proxyType === 'OnPremise' && opts.jwt ? (decodeJwt(opts.jwt).tenant ?? opts.tenant) : opts.tenant
   const base = `${url.origin}|${d.locationId}|${tlsKey}|${tenant ?? ''}|${who}`
   if (d.proxyType === 'OnPremise') {
-    const tunnel = tunnelProvider?.()
+    const tunnel = configuredTunnel()
     if (tunnel) {
       // HTTPS to a virtual host stays end to end: TLS over the tunnel stream.
       const connector = https ? new TlsOverConnector(tunnel, withServername(tls, url.hostname)) : tunnel
@@ -245,7 +256,7 @@ export async function getRoute(d: Destination, opts: RouteOptions = {}): Promise
       userBound: false,
     }
   }
-  const tunnel = tunnelProvider?.()
+  const tunnel = configuredTunnel()
   const userBound = isUserBound(d, opts.jwt)
   if (tunnel)
     return {
