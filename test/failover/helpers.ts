@@ -15,6 +15,8 @@ export interface Member {
   probeDelayMs: number
   /** Status real requests get. */
   status: number
+  /** Delay before answering real requests (ms). */
+  realDelayMs: number
   /** `drop`: read the request, then destroy the socket without answering (the request reached the server). */
   mode: 'answer' | 'drop'
   readonly hits: {
@@ -39,6 +41,7 @@ export async function startMember(name: string, port = 0): Promise<Member> {
     probeDelayMs: 0,
     status: 200,
     mode: 'answer',
+    realDelayMs: 0,
     hits: { probe: 0, real: 0, realByMethod: {}, probeAuth: [], realAuth: [] },
     async kill() {
       const s = server
@@ -81,8 +84,12 @@ function listen(m: Member, port: number): Promise<http.Server> {
         req.socket.destroy()
         return
       }
-      res.statusCode = m.status
-      res.end(m.name)
+      const answer = () => {
+        res.statusCode = m.status
+        res.end(m.name)
+      }
+      if (m.realDelayMs > 0) setTimeout(answer, m.realDelayMs)
+      else answer()
     })
   })
   return new Promise((resolve, reject) => {

@@ -199,6 +199,24 @@ describe('destination groups end to end', () => {
     expect(await ok.text()).toBe('US')
   })
 
+  it('retries a timed-out GET once on the next member; a timed-out POST is not repeated', async () => {
+    await setup()
+    eu.realDelayMs = 1000
+    const t0 = Date.now()
+    expect(await (await request('CPI', { path: '/api', timeout: 150 })).text()).toBe('US')
+    expect(Date.now() - t0).toBeLessThan(900)
+    const err = await request('CPI', {
+      method: 'POST',
+      path: '/api',
+      body: 'x',
+      csrf: false,
+      timeout: 150,
+    }).catch((e: unknown) => e)
+    expect(hasErrorCode(err, 'REQUEST_NOT_RETRIED')).toBe(true)
+    expect((err as Error).message).toMatch(/HTTP_TIMEOUT/)
+    expect(us.hits.realByMethod.POST).toBeUndefined()
+  })
+
   it('keeps every GET succeeding while the primary is killed under load', async () => {
     await setup()
     let failed = 0
