@@ -107,27 +107,3 @@ export type {
   RoutingMethod,
 } from './failover/group-types'
 export type { StatusRange } from './failover/status-range'
-export {
-  closeFailover,
-  registerDestinationGroup,
-  unregisterDestinationGroup,
-} from './failover/registry'
-export type { RegisterGroupOptions } from './failover/registry'
-export { getGroupStatus, runDrill } from './failover/find-group'
-export type { RunDrillOptions } from './failover/find-group'
-export type { DrillOptions, DrillRequest, DrillResult } from './failover/drill'
-export { failoverEvents } from './failover/events'
-export type { FailoverEventMap, HealthReason, MemberEvent, SwitchEvent } from './failover/events'
-export { failoverMetricsText } from './failover/metrics'
-export type { MemberProber } from './failover/group-runtime'
-export type {
-  DestinationGroup,
-  DestinationGroupInput,
-  GroupMember,
-  GroupStatus,
-  MemberStatus,
-  ProbeSettings,
-  RetryCondition,
-  RoutingMethod,
-} from './failover/group-types'
-export type { StatusRange } from './failover/status-range'
