@@ -60,7 +60,7 @@ describe.skipIf(!hasChromium)('sample page', () => {
       await page.screenshot({ path: SHOT, fullPage: true })
 
       for (const cur of ['AED', 'USD', 'EUR']) {
-        const rows = await page.$$eval(`#cur-${cur} tbody tr`, (trs: Element[]) =>
+        const rows = await page.$$eval(`#cur-${cur} tbody tr`, (trs: { textContent: string | null }[]) =>
           trs.map((tr) => tr.textContent ?? ''),
         )
         expect(rows, cur).toHaveLength(5)

@@ -26,13 +26,12 @@ interface MockRequest {
   user: string | null
   via: string | null
 }
-const mock: { url: string; port: number; stop(): Promise<void>; requests(): Promise<MockRequest[]> } =
-  await startS4Mock()
-const server = new TunnelServer({ host: '127.0.0.1', port: 0, auth: { secret } })
-await server.listen()
-const tunnelUrl = `ws://127.0.0.1:${(server.address() as { port: number }).port}`
+let mock: { url: string; port: number; stop(): Promise<void>; requests(): Promise<MockRequest[]> }
+let server: { listen(): Promise<void>; close(): Promise<void>; address(): unknown }
+let tunnelUrl: string
+let agent: Agent
 const token = (subject: string) => createDevToken({ secret, subject, account: 'demo', ttlSeconds: 3600 })
-const agentConfig = {
+const agentConfig = (mockPort: number) => ({
   locationId: 'dc1',
   trust: { secret },
   mappings: [
@@ -41,7 +40,7 @@ const agentConfig = {
       virtualHost: 's4-onprem',
       virtualPort: 44300,
       internalHost: '127.0.0.1',
-      internalPort: mock.port,
+      internalPort: mockPort,
       resources: [{ path: ODATA, subPaths: true }],
       principalPropagation: { mode: 'header', header: 'SAP-Connectivity-User' },
     },
@@ -50,47 +49,65 @@ const agentConfig = {
       virtualHost: 's4-onprem-tech',
       virtualPort: 44300,
       internalHost: '127.0.0.1',
-      internalPort: mock.port,
+      internalPort: mockPort,
       resources: [{ path: ODATA, subPaths: true }],
     },
   ],
-}
-let agent: Agent = new TunnelAgent({
-  server: tunnelUrl,
-  token: token('agent'),
-  config: agentConfig,
-  httpHooks: [createPrincipalHook()],
 })
-await agent.start()
+async function startAgent(): Promise<void> {
+  agent = new TunnelAgent({
+    server: tunnelUrl,
+    token: token('agent'),
+    config: agentConfig(mock.port),
+    httpHooks: [createPrincipalHook()],
+  })
+  await agent.start()
+}
 
-// The app reaches the tunnel through env (the plugin runs from dist/, a separate module instance).
-process.env.CAP_CONNECTIVITY_TUNNEL_URL = tunnelUrl
-process.env.CAP_CONNECTIVITY_TUNNEL_TOKEN = token('sales-app')
-process.env.CAP_CONNECTIVITY_DEV_SECRET = secret
-const model = 'srv/external/API_SALES_ORDER_SRV'
-const direct = { url: mock.url, path: ODATA, username: 'S4_TECH', password: 'mock-password' }
+// Registered before cds.test(), so it runs before the app boots.
+beforeAll(async () => {
+  mock = await startS4Mock()
+  server = new TunnelServer({ host: '127.0.0.1', port: 0, auth: { secret } })
+  await server.listen()
+  tunnelUrl = `ws://127.0.0.1:${(server.address() as { port: number }).port}`
+  await startAgent()
+  // The app reaches the tunnel through env (the plugin runs from dist/, a separate module instance).
+  process.env.CAP_CONNECTIVITY_TUNNEL_URL = tunnelUrl
+  process.env.CAP_CONNECTIVITY_TUNNEL_TOKEN = token('sales-app')
+  process.env.CAP_CONNECTIVITY_DEV_SECRET = secret
+}, 60_000)
+
 // Extra remote services on the same external model, connected in the tests (cds.connect.to with options).
+const model = path.join(APP, 'srv/external/API_SALES_ORDER_SRV')
 const extra = (credentials: object, more: object = {}) => ({
   kind: 'odata-v2',
-  model: path.join(APP, model),
+  model,
   service: 'API_SALES_ORDER_SRV',
   credentials,
   ...more,
 })
-const services: Record<string, object> = {
-  S4_URL: extra(direct),
-  S4_STOCK: extra(direct, { connectivity: false }),
-  S4_TECH: extra({ destination: 'S4_TECH', path: ODATA }),
-  S4_BADPW: extra({ url: mock.url, path: ODATA, username: 'S4_TECH', password: SENTINEL }),
-  S4_DOWN: extra({
-    url: 'http://127.0.0.1:9',
-    path: ODATA,
-    username: 'S4_TECH',
-    password: SENTINEL,
-    requestTimeout: 5000,
-  }),
+function options(name: string): object {
+  const direct = { url: mock.url, path: ODATA, username: 'S4_TECH', password: 'mock-password' }
+  switch (name) {
+    case 'S4_URL':
+      return extra(direct)
+    case 'S4_STOCK':
+      return extra(direct, { connectivity: false })
+    case 'S4_TECH':
+      return extra({ destination: 'S4_TECH', path: ODATA })
+    case 'S4_BADPW':
+      return extra({ ...direct, password: SENTINEL })
+    default:
+      return extra({
+        url: 'http://127.0.0.1:9',
+        path: ODATA,
+        username: 'S4_TECH',
+        password: SENTINEL,
+        requestTimeout: 5000,
+      })
+  }
 }
-const connect = (name: string) => cds.connect.to(name, services[name])
+const connect = (name: string) => cds.connect.to(name, options(name))
 
 const test = cds.test(APP)
 const alice = { auth: { username: 'alice', password: '' } }
@@ -101,9 +118,9 @@ async function get(url: string, opts: object = alice) {
 }
 
 afterAll(async () => {
-  await agent.stop()
-  await server.close()
-  await mock.stop()
+  await agent?.stop()
+  await server?.close()
+  await mock?.stop()
 })
 
 describe('SalesService through the tunnel', () => {
@@ -126,7 +143,7 @@ describe('SalesService through the tunnel', () => {
         'TotalNetAmount',
       ]),
     )
-    expect((rows[0] as { CreationDate: string }).CreationDate).toMatch(/^\d{4}-\d{2}-\d{2}$/)
+    expect((rows[0] as unknown as { CreationDate: string }).CreationDate).toMatch(/^\d{4}-\d{2}-\d{2}$/)
   })
 
   it('getTopOrders() defaults to the top 10 AED orders', async () => {
@@ -248,13 +265,7 @@ describe('agent outage', () => {
     expect(res.status).toBe(503)
     expect(res.data.error.message).toMatch(/agent/i)
     expect(res.data.error.message).toContain('S4')
-    agent = new TunnelAgent({
-      server: tunnelUrl,
-      token: token('agent'),
-      config: agentConfig,
-      httpHooks: [createPrincipalHook()],
-    })
-    await agent.start()
+    await startAgent()
     const ok = await get('/odata/v4/sales/SalesOrders?$top=1')
     expect(ok.status).toBe(200)
   })
