@@ -33,6 +33,17 @@ register(
   async () => (await import('./commands/drill.js')).command,
 )
 
+register(
+  'tunnel',
+  'tunnel server | agent | forward: the multiplexed WebSocket tunnel',
+  async () => (await import('./commands/tunnel.js')).command,
+)
+register(
+  'token',
+  'print an HS256 development JWT for the tunnel server',
+  async () => (await import('./commands/token.js')).command,
+)
+
 function usage(): string {
   const width = Math.max(...Object.keys(commands).map((n) => n.length), 8)
   const lines = Object.entries(commands).map(([n, c]) => `  ${n.padEnd(width)}  ${c.summary}`)

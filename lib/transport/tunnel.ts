@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream'
 import { isConnectivityError, TunnelError } from '../errors'
 import type { TunnelClient } from '../tunnel/client'
 import type { ConnectContext, Connector, ConnectTarget } from './connector'
+import { registerTunnelProvider } from './route'
 
 export interface TunnelConnectorOptions {
   /** ws(s):// URL of the tunnel server. */
@@ -120,3 +121,6 @@ export function getConfiguredTunnel(): TunnelConnector | undefined {
   }
   return fromEnv.connector
 }
+
+// OnPremise routes ask the provider for a tunnel first (lib/transport/route.ts does not import this file).
+registerTunnelProvider(() => getConfiguredTunnel())

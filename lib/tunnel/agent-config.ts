@@ -40,6 +40,8 @@ export interface AgentConfig {
   readonly mappings: readonly AgentMapping[]
   /** The whole document as written. */
   readonly raw: Readonly<Record<string, unknown>>
+  /** The file it was read from (relative paths inside it resolve against its directory). */
+  readonly path?: string
 }
 
 function invalid(origin: string, what: string): ConnectivityError {
@@ -139,7 +141,7 @@ export async function readAgentConfig(path: string): Promise<AgentConfig> {
   } catch (err) {
     throw new ConnectivityError('CONFIG_INVALID', `Agent config ${path} is not valid JSON.`, { cause: err })
   }
-  return parseAgentConfig(doc, path)
+  return Object.freeze({ ...parseAgentConfig(doc, path), path })
 }
 
 /** The mapping for a virtual host:port, if any. */
