@@ -63,7 +63,11 @@ export type {
   TcpOptions,
   TlsSettings,
 } from './destination/types'
-export { connectTcp, openLocalPort, TcpStream } from './tcp'
+export { openLocalPort, TcpStream } from './tcp'
+// `request` and `connectTcp` are the group-aware versions: plain destinations pass straight through
+// to lib/http and lib/tcp, group names get failover (lib/failover).
+export { connectTcp, request } from './failover/group-request'
+export type { RequestInit } from './failover/group-request'
 export type { ConnectTcpOptions, LocalPort, OpenLocalPortOptions, TcpStreamInfo } from './tcp'
 export { RfcError, rfc, rfcParameters } from './rfc'
 export type {
@@ -107,3 +111,5 @@ export type {
   RoutingMethod,
 } from './failover/group-types'
 export type { StatusRange } from './failover/status-range'
+export { configureTunnel, getConfiguredTunnel, TunnelConnector } from './transport/tunnel'
+export type { TunnelConnectorOptions } from './transport/tunnel'
