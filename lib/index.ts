@@ -113,3 +113,30 @@ export type {
 export type { StatusRange } from './failover/status-range'
 export { configureTunnel, getConfiguredTunnel, TunnelConnector } from './transport/tunnel'
 export type { TunnelConnectorOptions } from './transport/tunnel'
+export { request } from './http/request'
+export type { HttpResponse, PrincipalPropagationMode, RequestBody, RequestInit } from './http/types'
+export { executeHttpRequest, HttpStatusError } from './http/execute'
+export type {
+  DestinationOrFetchOptions,
+  HttpExecuteResponse,
+  HttpRequestConfig,
+  HttpRequestOptions,
+} from './http/execute'
+export { createDispatcher } from './http/dispatcher'
+export type { CreateDispatcherOptions } from './http/dispatcher'
+export { clearCsrfCache } from './http/csrf'
+export { verifyJwt } from './auth/verify'
+export type { VerifyJwtOptions } from './auth/verify'
+export { readConnectivityBinding } from './auth/connectivity'
+export type { ConnectivityBinding } from './auth/connectivity'
+export { DirectConnector } from './transport/direct'
+export type { DirectConnectorOptions } from './transport/direct'
+export { Socks5Connector } from './transport/socks5'
+export type { Socks5ConnectorOptions, Socks5TokenProvider } from './transport/socks5'
+export { HttpConnectConnector } from './transport/http-connect'
+export type { HttpConnectConnectorOptions } from './transport/http-connect'
+export { getRoute, registerTunnelProvider } from './transport/route'
+export type { Route, RouteKind, RouteOptions } from './transport/route'
+export { closeAllPools as closeHttpPools } from './transport/pools'
+export type { ConnectContext, Connector, ConnectTarget } from './transport/connector'
+export type { DestinationTlsOptions } from './transport/tls-options'
