@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto'
 import { debuglog } from 'node:util'
-import { Agent, type Dispatcher, request } from 'undici'
+import type { Dispatcher } from 'undici'
 import { AuthError } from '../errors'
 import { decodeJwt } from './jwt'
 
@@ -139,8 +139,10 @@ async function requestToken(req: TokenRequest, url: URL): Promise<AccessToken> {
   const label = endpointLabel(req.tokenUrl)
   const timeoutMs = req.timeoutMs ?? 10_000
   let dispatcher: Dispatcher | undefined
-  if (req.tls) dispatcher = new Agent({ connect: { ...req.tls } })
   try {
+    // undici is loaded on the first token request, not at require time (start-up cost)
+    const { Agent, request } = await import('undici')
+    if (req.tls) dispatcher = new Agent({ connect: { ...req.tls } })
     const res = await request(url, {
       method: 'POST',
       headers,

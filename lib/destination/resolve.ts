@@ -3,8 +3,9 @@
  * service. Local sources are in memory (a Map read each); only Destination-service results go
  * through the tenant/user cache, since only they are expensive and carry tokens.
  */
+import { statSync } from 'node:fs'
 import { findServiceBinding } from '../auth/bindings'
-import { decodeJwt } from '../auth/jwt'
+import { decodeJwt, type JwtIdentity } from '../auth/jwt'
 import { DestinationError } from '../errors'
 import { DestinationCache } from './cache'
 import { currentConfig, type DestinationsConfig, setConfig } from './config'
@@ -45,69 +46,91 @@ function checkOptions(name: unknown, options: GetDestinationOptions | undefined)
     throw new TypeError('getDestination: "useCache" must be a boolean')
 }
 
-/** Looks a name up in every source; `searched` collects the human-readable list for the not-found error. */
-async function lookup(
+/** The registry, file and env sources: synchronous Map reads (plus one stat), the hot path. */
+function lookupLocal(
   name: string,
-  options: GetDestinationOptions,
+  tenant: string | undefined,
   internals: ResolveInternals,
-  searched: string[],
-) {
-  const identity = options.jwt ? decodeJwt(options.jwt) : undefined
-  const tenant = identity?.tenant ?? options.tenant
-
+): Destination | undefined {
   const registered = registryGet(name, tenant)
   if (registered) return registered
-  searched.push('registry')
-
   const file = internals.file ? { path: internals.file, explicit: true } : configuredFilePath()
-  const doc = loadDocumentSync(file.path, file.explicit)
-  if (doc) {
-    const hit = doc.byName.get(name)
-    if (hit) return hit
-    searched.push(`file ${file.path}`)
-  } else searched.push(`file ${file.path} (absent)`)
-
-  const fromEnv = envDestinations().get(name)
-  if (fromEnv) return fromEnv
-  searched.push(process.env.destinations ? 'env "destinations"' : 'env "destinations" (unset)')
-
-  const binding = findServiceBinding('destination')
-  if (!binding) {
-    searched.push('destination service (no "destination" binding)')
-    return undefined
-  }
-  const cacheId = {
-    tenant: tenant ?? providerTenantOf(binding) ?? 'provider',
-    user: identity?.userId ?? identity?.user,
-  }
-  searched.push(`destination service "${binding.name}" (tenant ${cacheId.tenant})`)
-  const svc: { jwt?: string; tenant?: string } = {}
-  if (options.jwt) svc.jwt = options.jwt
-  if (tenant) svc.tenant = tenant
-  if (options.useCache === false) {
-    const dest = await fetchFromService(binding, name, svc)
-    cache.invalidate(name, cacheId)
-    if (dest) cache.set(name, dest, cacheId)
-    return dest
-  }
-  return cache.getOrLoad(name, cacheId, () => fetchFromService(binding, name, svc))
+  const fromFile = loadDocumentSync(file.path, file.explicit)?.byName.get(name)
+  if (fromFile) return fromFile
+  return envDestinations().get(name)
 }
 
-/** Internal variant of {@link getDestination} used by the CLI. */
-export async function getDestinationWith(
-  name: string,
-  options: GetDestinationOptions,
-  internals: ResolveInternals,
-): Promise<Destination> {
-  checkOptions(name, options)
-  const searched: string[] = []
-  const dest = await lookup(name, options, internals, searched)
-  if (dest) return dest
-  throw new DestinationError(
+/** The sources a failed lookup went through, for the not-found message (built only on that path). */
+function searchedSources(internals: ResolveInternals, service: string): string[] {
+  const file = internals.file ? { path: internals.file } : configuredFilePath()
+  const fileExists = statSync(file.path, { throwIfNoEntry: false }) !== undefined
+  return [
+    'registry',
+    `file ${file.path}${fileExists ? '' : ' (absent)'}`,
+    process.env.destinations ? 'env "destinations"' : 'env "destinations" (unset)',
+    service,
+  ]
+}
+
+function notFound(name: string, searched: string[]): DestinationError {
+  return new DestinationError(
     'DESTINATION_NOT_FOUND',
     `Destination "${name}" not found. Searched: ${searched.join(', ')}. Check the name (case-sensitive), the destinations file, the "destinations" env var or the Destination service of the tenant.`,
     { details: { destination: name, searched: searched.join('; ') } },
   )
+}
+
+async function lookupService(
+  name: string,
+  options: GetDestinationOptions,
+  identity: JwtIdentity | undefined,
+  tenant: string | undefined,
+  internals: ResolveInternals,
+): Promise<Destination> {
+  const binding = findServiceBinding('destination')
+  if (!binding)
+    throw notFound(name, searchedSources(internals, 'destination service (no "destination" binding)'))
+  const cacheId = {
+    tenant: tenant ?? providerTenantOf(binding) ?? 'provider',
+    user: identity?.userId ?? identity?.user,
+  }
+  const svc: { jwt?: string; tenant?: string } = {}
+  if (options.jwt) svc.jwt = options.jwt
+  if (tenant) svc.tenant = tenant
+  let dest: Destination | undefined
+  if (options.useCache === false) {
+    dest = await fetchFromService(binding, name, svc)
+    cache.invalidate(name, cacheId)
+    if (dest) cache.set(name, dest, cacheId)
+  } else {
+    dest = await cache.getOrLoad(name, cacheId, () => fetchFromService(binding, name, svc))
+  }
+  if (dest) return dest
+  throw notFound(
+    name,
+    searchedSources(internals, `destination service "${binding.name}" (tenant ${cacheId.tenant})`),
+  )
+}
+
+/** Internal variant of {@link getDestination} used by the CLI. */
+export function getDestinationWith(
+  name: string,
+  options: GetDestinationOptions,
+  internals: ResolveInternals,
+): Promise<Destination> {
+  let identity: JwtIdentity | undefined
+  let tenant: string | undefined
+  try {
+    checkOptions(name, options)
+    identity = options.jwt ? decodeJwt(options.jwt) : undefined
+    tenant = identity?.tenant ?? options.tenant
+    // Not async on purpose: a local hit resolves without extra promise hops (it is the hot path).
+    const local = lookupLocal(name, tenant, internals)
+    if (local) return Promise.resolve(local)
+  } catch (err) {
+    return Promise.reject(err)
+  }
+  return lookupService(name, options, identity, tenant, internals)
 }
 
 /**

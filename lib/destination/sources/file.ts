@@ -136,9 +136,19 @@ export function configuredFilePath(): { path: string; explicit: boolean } {
   const cfg = currentConfig()
   const explicit = cfg.file ?? process.env.CAP_CONNECTIVITY_DESTINATIONS
   const root = cfg.root ?? process.cwd()
-  if (explicit) return { path: isAbsolute(explicit) ? explicit : join(root, explicit), explicit: true }
-  return { path: join(root, 'destinations.json'), explicit: false }
+  // memoised: this runs on every lookup
+  if (pathMemo && pathMemo.cfg === cfg && pathMemo.explicitIn === explicit && pathMemo.root === root)
+    return pathMemo.result
+  const result = explicit
+    ? { path: isAbsolute(explicit) ? explicit : join(root, explicit), explicit: true }
+    : { path: join(root, 'destinations.json'), explicit: false }
+  pathMemo = { cfg, explicitIn: explicit, root, result }
+  return result
 }
+
+let pathMemo:
+  | { cfg: object; explicitIn: string | undefined; root: string; result: { path: string; explicit: boolean } }
+  | undefined
 
 interface Loaded {
   path: string

@@ -5,7 +5,6 @@
  * run the OAuth flow (with `X-user-token` for user-dependent ones). No binding, no request.
  */
 import { debuglog } from 'node:util'
-import { request } from 'undici'
 import type { ServiceBinding } from '../../auth/bindings'
 import { decodeJwt } from '../../auth/jwt'
 import { fetchToken, type TokenRequest, tokenUrlForTenant } from '../../auth/token-client'
@@ -103,6 +102,8 @@ async function find(
   let status: number
   let text: string
   try {
+    // undici is loaded on the first service call, so apps without a binding never pay for it
+    const { request } = await import('undici')
     const res = await request(url, { method: 'GET', headers, signal: AbortSignal.timeout(TIMEOUT_MS) })
     status = res.statusCode
     text = await res.body.text()
