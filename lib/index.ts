@@ -113,8 +113,7 @@ export type {
 export type { StatusRange } from './failover/status-range'
 export { configureTunnel, getConfiguredTunnel, TunnelConnector } from './transport/tunnel'
 export type { TunnelConnectorOptions } from './transport/tunnel'
-export { request } from './http/request'
-export type { HttpResponse, PrincipalPropagationMode, RequestBody, RequestInit } from './http/types'
+export type { HttpResponse, PrincipalPropagationMode, RequestBody } from './http/types'
 export { executeHttpRequest, HttpStatusError } from './http/execute'
 export type {
   DestinationOrFetchOptions,
