@@ -9,7 +9,9 @@ const debug = debuglog('cap-connectivity:service-channel')
 
 /** An agent that emits 'config' (with `{ raw }`) on every agent.json (re)load. */
 export type ChannelHostAgent = ServiceChannelAgent &
-  Pick<EventEmitter, 'on' | 'off' | 'emit'> & { readonly config: { readonly raw: Readonly<Record<string, unknown>> } | undefined }
+  Pick<EventEmitter, 'on' | 'off' | 'emit'> & {
+    readonly config: { readonly raw: Readonly<Record<string, unknown>> } | undefined
+  }
 
 /** Running channels of one agent. */
 export interface AttachedServiceChannels {

@@ -32,6 +32,8 @@ export interface LocalProxyOptions {
 
 /** The running proxy ports. */
 export interface LocalProxy {
+  /** Counters of the HTTP front-end (requests, retried on another agent, failed). */
+  readonly httpStats?: HttpConnectivityProxy['stats']
   readonly httpPort?: number
   readonly socksPort?: number
   close(): Promise<void>
@@ -85,7 +87,7 @@ export async function startLocalProxy(
     const h = await http?.listen()
     const s = await socks?.listen()
     return {
-      ...(h === undefined ? {} : { httpPort: h.port }),
+      ...(h === undefined || http === undefined ? {} : { httpPort: h.port, httpStats: http.stats }),
       ...(s === undefined ? {} : { socksPort: s.port }),
       close,
     }

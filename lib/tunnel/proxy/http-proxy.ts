@@ -59,6 +59,8 @@ interface Forward {
 export class HttpConnectivityProxy {
   readonly #opts: HttpConnectivityProxyOptions
   readonly #server: Server
+  /** Counters since start: requests handled, requests retried on another agent, failed stream opens/forwards answered with an error. */
+  readonly stats = { requests: 0, retried: 0, failed: 0 }
 
   constructor(options: HttpConnectivityProxyOptions) {
     if (typeof options.openStream !== 'function') throw new TypeError('openStream must be a function')
@@ -103,6 +105,7 @@ export class HttpConnectivityProxy {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.stats.requests++
     const uri = req.url ?? ''
     const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri)?.[1]?.toLowerCase()
     if (scheme === 'https') return respond(res, 405, 'https:// is not proxied; use the SOCKS5 proxy for TLS')
@@ -240,9 +243,11 @@ export class HttpConnectivityProxy {
     // request is safe to send once more, and the opener now picks another live agent.
     if (mayRetry && (kind === 'session-lost' || kind === 'other')) {
       debug('retrying %s once after: %s', fwd.req.method, (err as Error).message)
+      this.stats.retried++
       return this.#attempt(fwd, false)
     }
     const status = httpStatusFor(kind)
+    this.stats.failed++
     debug('request to %s:%d failed (%s): %s', fwd.target.host, fwd.target.port, kind, (err as Error).message)
     respond(fwd.res, status, messageFor(status, fwd))
   }
