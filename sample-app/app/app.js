@@ -30,21 +30,16 @@ function renderCurrency(currency, rows, error) {
     return card
   }
   const table = document.createElement('table')
-  table.innerHTML =
-    '<thead><tr><th>Order</th><th>Sold-to</th><th>Created</th><th class="num">Net amount</th></tr></thead>'
+  table.innerHTML = `<thead><tr><th>Order</th><th>Sold-to</th><th>Created</th><th class="num">Net (${currency})</th></tr></thead>`
   const body = document.createElement('tbody')
   for (const r of rows) {
     const tr = document.createElement('tr')
+    tr.dataset.currency = r.TransactionCurrency
     for (const [value, cls] of [
       [r.SalesOrder],
       [r.SoldToParty],
       [r.CreationDate],
-      [
-        Number(r.TotalNetAmount).toLocaleString('en', { minimumFractionDigits: 2 }) +
-          ' ' +
-          r.TransactionCurrency,
-        'num',
-      ],
+      [Number(r.TotalNetAmount).toLocaleString('en', { minimumFractionDigits: 2 }), 'num'],
     ]) {
       const td = document.createElement('td')
       td.textContent = value

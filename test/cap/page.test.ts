@@ -47,7 +47,7 @@ describe.skipIf(!hasChromium)('sample page', () => {
         '--no-first-run',
       ],
       httpCredentials: { username: 'alice', password: '' },
-      viewport: { width: 1200, height: 820 },
+      viewport: { width: 1280, height: 760 },
     })
     try {
       const page = await context.newPage()
@@ -64,7 +64,13 @@ describe.skipIf(!hasChromium)('sample page', () => {
           trs.map((tr) => tr.textContent ?? ''),
         )
         expect(rows, cur).toHaveLength(5)
-        for (const r of rows) expect(r).toContain(cur)
+        expect(await page.textContent(`#cur-${cur} thead`)).toContain(cur)
+        const currencies = await page.$$eval(
+          `#cur-${cur} tbody tr`,
+          (trs: { getAttribute(n: string): string | null }[]) =>
+            trs.map((tr) => tr.getAttribute('data-currency')),
+        )
+        expect(currencies).toEqual([cur, cur, cur, cur, cur])
       }
       expect(await page.textContent('#st-agent')).toBe('connected')
       expect(await page.textContent('#st-location')).toBe('dc1')
