@@ -2,6 +2,7 @@
  * Group lookup by name — registered groups first, then the `"groups"` of the configured
  * destinations file (re-read when the file changes) — plus the status and drill entry points.
  */
+import { configVersion } from '../destination/config'
 import { getConfiguredDocument, readDestinationsDocument } from '../destination/sources/file'
 import { type DrillOptions, type DrillResult, drillGroup, groupNotFound } from './drill'
 import type { GroupStatus } from './group-types'
@@ -14,8 +15,23 @@ import { findLoadedGroup, type GroupEntry, groupsOfDocument, useDocumentGroups }
 export async function findGroup(name: string): Promise<GroupEntry | undefined> {
   const entry = findLoadedGroup(name)
   if (entry && !entry.runtime.closed) return entry
-  return useDocumentGroups(await getConfiguredDocument())?.get(name)
+  const now = Date.now()
+  const version = configVersion()
+  const fresh = checked && checked.version === version && now - checked.at < RECHECK_MS
+  if (fresh) {
+    const cached = checked?.entries?.get(name)
+    if (!cached?.runtime.closed) return cached
+  }
+  const entries = useDocumentGroups(await getConfiguredDocument())
+  checked = { at: now, version, entries }
+  return entries?.get(name)
 }
+
+// Every request with a plain destination name asks whether the name is a group. Looking at the
+// configured file (a stat call) at most once a second keeps that off the hot path; a
+// configureDestinations() call is seen at once.
+const RECHECK_MS = 1000
+let checked: { at: number; version: number; entries: Map<string, GroupEntry> | undefined } | undefined
 
 /**
  * Health and routing state of a group: which member is active and each member's probe results.

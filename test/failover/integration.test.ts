@@ -285,6 +285,7 @@ describe('destination groups end to end', () => {
   it('rejects a file whose group names an unknown member', async () => {
     await setup()
     writeFile([{ name: 'BAD', members: [{ destination: 'NOPE' }] }])
+    configureDestinations({ file })
     const err = await request('BAD', { path: '/api' }).catch((e: unknown) => e)
     expect(hasErrorCode(err, 'DESTINATION_INVALID')).toBe(true)
     expect((err as Error).message).toMatch(/member "NOPE" is not a destination of this file/)
