@@ -45,7 +45,13 @@ async function shutdown(signal) {
 process.on('SIGINT', () => shutdown('SIGINT'))
 process.on('SIGTERM', () => shutdown('SIGTERM'))
 
-startDemo({ port, silent: false })
+startDemo({
+  port,
+  silent: false,
+  mockLog: (line) => {
+    if (line.includes('[s4-mock]')) console.log(line)
+  },
+})
   .then((d) => {
     demo = d
     if (stopping) return d.stop()

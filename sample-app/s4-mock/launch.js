@@ -10,12 +10,13 @@ const path = require('node:path')
 const serveJs = require.resolve('@sap/cds/bin/serve.js', { paths: [__dirname] })
 
 /**
- * @param {{ port?: number, env?: Record<string,string>, silent?: boolean, startTimeoutMs?: number }} [opts]
+ * @param {{ port?: number, env?: Record<string,string>, silent?: boolean, onLine?: (line: string) => void,
+ *   startTimeoutMs?: number }} [opts]  silent: capture output (default); onLine: called per captured line.
  * @returns {Promise<{ url: string, port: number, child: import('node:child_process').ChildProcess,
  *   requests(): Promise<Array<{method:string,url:string,user:string|null,via:string|null}>>, stop(): Promise<void> }>}
  */
 function startS4Mock(opts = {}) {
-  const { port = 0, env = {}, silent = true, startTimeoutMs = 30000 } = opts
+  const { port = 0, env = {}, silent = true, onLine, startTimeoutMs = 30000 } = opts
   const child = fork(serveJs, [], {
     cwd: __dirname,
     // process.execPath: the Node that runs the caller (22 from npm start/npx), never PATH's node.
@@ -25,8 +26,13 @@ function startS4Mock(opts = {}) {
   })
   let output = ''
   if (silent) {
+    let partial = ''
     const keep = (d) => {
       output = (output + d).slice(-8000)
+      if (!onLine) return
+      const lines = (partial + d).split('\n')
+      partial = lines.pop()
+      for (const line of lines) onLine(line)
     }
     child.stdout.on('data', keep)
     child.stderr.on('data', keep)

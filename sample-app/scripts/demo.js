@@ -103,10 +103,11 @@ function stopChild(child, ms = 5000) {
 }
 
 /**
- * Starts mock, tunnel server, agent and CAP app. `port` 0 picks a free port (tests).
+ * Starts mock, tunnel server, agent and CAP app. `port` 0 picks a free port (tests); `silent: false`
+ * shows the CAP app's log; `mockLog(line)` receives the mock's output lines.
  * @returns {Promise<{ url: string, mock, server, agent, cap, startAgent(): Promise<void>, stopAgent(): Promise<void>, stop(): Promise<void> }>}
  */
-async function startDemo({ port = 4004, silent = true } = {}) {
+async function startDemo({ port = 4004, silent = true, mockLog } = {}) {
   const tunnel = require('cap-connectivity/tunnel')
   const secret = randomBytes(32).toString('base64url')
   const parts = {}
@@ -115,7 +116,8 @@ async function startDemo({ port = 4004, silent = true } = {}) {
     await parts.server?.close()
   }
   try {
-    parts.mock = await startS4Mock({ silent })
+    // The mock's own CAP logs are noise here; its "[s4-mock] … as <user>" lines are the point.
+    parts.mock = await startS4Mock({ silent: true, ...(mockLog ? { onLine: mockLog } : {}) })
     parts.server = new tunnel.TunnelServer({ host: '127.0.0.1', port: 0, auth: { secret } })
     await parts.server.listen()
     const tunnelUrl = `ws://127.0.0.1:${parts.server.address().port}`
