@@ -1,4 +1,5 @@
 /** Masks secrets in destination properties for display (CLI, diagnostics). */
+import { inspect } from 'node:util'
 import type { Destination } from './types'
 
 const SECRET_KEY =
@@ -46,4 +47,51 @@ export function targetOf(d: Destination): string {
       return `${r.wshost ?? ''}:${r.wsport ?? ''} client ${r.client ?? '?'}`
     }
   }
+}
+
+const SECRET_FIELDS = new Set([
+  'password',
+  'clientSecret',
+  'tokenServicePassword',
+  'keyStorePassword',
+  'trustStorePassword',
+  'passwd',
+])
+
+/** A display copy of a destination: the same shape with every secret replaced by `********`. */
+export function maskDestination(d: Destination): Record<string, unknown> {
+  const walk = (v: unknown, key: string, parent: string): unknown => {
+    if (typeof v === 'string') {
+      if (SECRET_FIELDS.has(key)) return MASK
+      if ((parent === 'authTokens' || parent === 'httpHeader') && key === 'value') return MASK
+      if (parent === 'certificates' && key === 'content') return MASK
+      if (parent === 'headers' && SECRET_HEADER.test(key)) return MASK
+      if (key === 'url') return maskUrl(v)
+      return v
+    }
+    if (Array.isArray(v)) return v.map((x) => walk(x, key, key))
+    if (typeof v === 'object' && v !== null) {
+      if (key === 'properties') return maskedProperties(v as Record<string, string>)
+      const out: Record<string, unknown> = {}
+      for (const [k, x] of Object.entries(v))
+        out[k] = walk(x, k, parent === 'authTokens' && k === 'httpHeader' ? 'httpHeader' : key)
+      return out
+    }
+    return v
+  }
+  return walk(d, '', '') as Record<string, unknown>
+}
+
+/**
+ * Makes `JSON.stringify(destination)` and `console.log(destination)` show masked secrets, so a
+ * destination that ends up in a log line does not leak credentials. The fields themselves keep
+ * their values for the code that needs them.
+ */
+export function hideSecretsWhenPrinted<T extends Destination>(d: T): T {
+  Object.defineProperty(d, 'toJSON', { value: () => maskDestination(d), enumerable: false })
+  Object.defineProperty(d, inspect.custom, {
+    value: (depth: number, options: object) => inspect(maskDestination(d), { ...options, depth }),
+    enumerable: false,
+  })
+  return d
 }

@@ -12,6 +12,7 @@ import type {
   HttpDestination,
   ProxyType,
 } from './types'
+import { hideSecretsWhenPrinted } from './mask'
 import { normalizeProperties } from './normalize'
 import { parseLdap, parseMail, parseRfc, parseTcp } from './parse-kinds'
 import {
@@ -240,7 +241,7 @@ export function parseWithExtras(
       dest = parseMail(scope, common, fromService)
       break
   }
-  return deepFreeze(dest)
+  return deepFreeze(hideSecretsWhenPrinted(dest))
 }
 
 /**

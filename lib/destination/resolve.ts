@@ -9,6 +9,7 @@ import { decodeJwt, type JwtIdentity } from '../auth/jwt'
 import { DestinationError } from '../errors'
 import { DestinationCache } from './cache'
 import { currentConfig, type DestinationsConfig, setConfig } from './config'
+import { hideSecretsWhenPrinted } from './mask'
 import { parseWithExtras } from './parse'
 import { clearEnvCache, envDestinations } from './sources/env'
 import { clearLoadedDocuments, configuredFilePath, loadDocumentSync } from './sources/file'
@@ -180,7 +181,7 @@ export function registerDestination(
   if (options.tenant !== undefined && (typeof options.tenant !== 'string' || options.tenant === ''))
     throw new TypeError('registerDestination: "tenant" must be a non-empty string')
   const dest = isDestination(props)
-    ? Object.freeze({ ...props, source: 'registry' as const })
+    ? Object.freeze(hideSecretsWhenPrinted({ ...props, source: 'registry' as const }))
     : parseWithExtras(props, { source: 'registry', origin: 'registerDestination' })
   registryPut(dest as Destination, options.tenant)
 }

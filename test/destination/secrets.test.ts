@@ -102,6 +102,58 @@ describe('no secret in any error message or CLI output', () => {
     for (const c of cases) assertClean(thrown(() => parseDestination(c)))
   })
 
+  it('a destination printed or serialised shows masked secrets, while the fields keep their values', async () => {
+    const all = [
+      parseDestination({
+        Name: 'H',
+        URL: `https://u:${S}-userinfo@h.org`,
+        Authentication: 'OAuth2Password',
+        tokenServiceURL: 'https://t',
+        clientId: 'c',
+        clientSecret: secrets.clientSecret,
+        User: 'u',
+        Password: secrets.Password,
+        tokenServicePassword: secrets.tokenServicePassword,
+        KeyStorePassword: secrets.KeyStorePassword,
+        'URL.headers.Authorization': `Basic ${S}`,
+      }),
+      parseDestination({
+        Name: 'R',
+        Type: 'RFC',
+        'jco.client.ashost': 'h',
+        'jco.client.sysnr': '00',
+        'jco.client.client': '100',
+        'jco.client.user': 'U',
+        'jco.client.passwd': secrets['jco.client.passwd'],
+      }),
+      parseDestination({
+        Name: 'L',
+        Type: 'LDAP',
+        'ldap.url': 'ldap://l:389',
+        'ldap.authentication': 'BasicAuthentication',
+        'ldap.user': 'u',
+        'ldap.password': secrets['ldap.password'],
+      }),
+      parseDestination({
+        Name: 'M',
+        Type: 'MAIL',
+        Authentication: 'BasicAuthentication',
+        'mail.smtp.host': 'm',
+        'mail.user': 'u',
+        'mail.password': secrets['mail.password'],
+      }),
+      await getDestination('SVC'),
+    ]
+    for (const d of all) {
+      const printed = `${JSON.stringify(d)}\n${inspect(d, { depth: 10 })}\n${JSON.stringify({ wrapped: [d] })}`
+      expect(printed).not.toContain(S)
+      expect(printed).toContain('********')
+      expect(printed).toContain(`"name":"${d.name}"`)
+    }
+    expect(all[0]?.type === 'HTTP' && all[0].credentials.password).toBe(secrets.Password)
+    expect(all[4]?.authTokens?.[0]?.value).toMatch(/^cc-SVC-/)
+  })
+
   it('file syntax errors, bad entries, duplicates', async () => {
     const files = [
       `[{"Name":"A","Password":"${secrets.Password}" "URL":"https://a"}]`,
