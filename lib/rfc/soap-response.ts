@@ -5,7 +5,7 @@
  * Values stay strings exactly as ABAP sent them (NUMC `0000004711` keeps its zeros); an element
  * whose children are `<item>` rows is an array (one row is an array of one); an empty element is ''.
  */
-import { XMLParser } from 'fast-xml-parser'
+import type { XMLParser } from 'fast-xml-parser'
 import { type RfcAbapMessage, RfcError } from './rfc-error'
 import { decodeAbapName, encodeAbapName } from './soap-envelope'
 
@@ -17,22 +17,30 @@ export interface RfcResultStructure {
 /** The flat result of a call: exporting, changing and tables parameters by name. */
 export type RfcResult = Record<string, RfcResultValue>
 
-// preserveOrder keeps text and child elements apart, so leaf text is returned untouched
-// (trimValues off) while indentation between child elements can be told apart and dropped.
-const parser = new XMLParser({
-  preserveOrder: true,
-  ignoreAttributes: true,
-  removeNSPrefix: true,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: false,
-  processEntities: true,
-  // Decodes numeric character references (&#13; &#x41;); SAP escapes CR and non-ASCII that way.
-  htmlEntities: true,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  commentPropName: false,
-})
+let parser: XMLParser | undefined
+
+// Loaded on first use: apps that never call SOAP-RFC do not pay for the XML parser at startup.
+function xmlParser(): XMLParser {
+  if (parser) return parser
+  const { XMLParser: Parser } = require('fast-xml-parser') as typeof import('fast-xml-parser')
+  // preserveOrder keeps text and child elements apart, so leaf text is returned untouched
+  // (trimValues off) while indentation between child elements can be told apart and dropped.
+  parser = new Parser({
+    preserveOrder: true,
+    ignoreAttributes: true,
+    removeNSPrefix: true,
+    parseTagValue: false,
+    parseAttributeValue: false,
+    trimValues: false,
+    processEntities: true,
+    // Decodes numeric character references (&#13; &#x41;); SAP escapes CR and non-ASCII that way.
+    htmlEntities: true,
+    ignoreDeclaration: true,
+    ignorePiTags: true,
+    commentPropName: false,
+  })
+  return parser
+}
 
 type Node = Record<string, unknown>
 
@@ -151,7 +159,7 @@ export function parseRfcResponse(xml: string, functionModule: string, options: P
   if (/<!DOCTYPE/i.test(xml)) throw bad('it contains a DOCTYPE')
   let doc: Node[]
   try {
-    doc = parser.parse(xml) as Node[]
+    doc = xmlParser().parse(xml) as Node[]
   } catch (err) {
     throw new RfcError('RFC_FAILED', `SOAP-RFC response of ${functionModule} from ${where} is not XML.`, {
       cause: err,
