@@ -136,6 +136,21 @@ describe('connectTcp — OnPremise through the SOCKS5 0x80 connectivity proxy', 
     expect(env.xsuaa.issued.has(rec?.proxyToken ?? '')).toBe(true)
   })
 
+  it('hands over a flowing-ready stream after the handshake (a data-only driver attaching late gets every byte)', async () => {
+    const stream = await connectTcp(onPrem('ONPREM_DB', 'db.virtual:5432'))
+    stream.write('hello after handshake')
+    await new Promise((r) => setTimeout(r, 50))
+    let got = ''
+    await new Promise<void>((resolve) =>
+      stream.on('data', (c: Buffer) => {
+        got += c.toString()
+        if (got.length >= 21) resolve()
+      }),
+    )
+    expect(got).toBe('hello after handshake')
+    stream.destroy()
+  })
+
   it('maps SOCKS replies: unmapped host → ACCESS_DENIED, unknown location → NO_AGENT', async () => {
     await expect(connectTcp(onPrem('NOT_MAPPED', 'other.virtual:1'))).rejects.toMatchObject({
       code: 'ACCESS_DENIED',
