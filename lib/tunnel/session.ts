@@ -299,7 +299,11 @@ export class TunnelSession extends EventEmitter implements StreamHost {
       this.#queue(encodeGoaway(reason, this.#lastPeerId, message))
     }
     this.#closeWs(
-      reason === Reason.PROTOCOL_ERROR || reason === Reason.FLOW_CONTROL_ERROR ? 1002 : 1001,
+      reason === Reason.PROTOCOL_ERROR ||
+        reason === Reason.FLOW_CONTROL_ERROR ||
+        reason === Reason.STREAM_CLOSED
+        ? 1002
+        : 1001,
       message,
     )
     // A peer that never answers the close handshake must not keep the socket alive.

@@ -147,10 +147,22 @@ export class TunnelStream extends Duplex {
     return true
   }
 
+  /** Why the peer or the session ended this stream abnormally (also set when nobody listened for 'error'). */
+  resetError: Error | undefined
+
+  /**
+   * Fails the stream. A peer must never be able to crash the process: when nobody listens for
+   * 'error', the stream just closes and the reason stays in `resetError`.
+   */
+  #fail(err: Error): void {
+    this.resetError = err
+    this.destroy(this.listenerCount('error') > 0 ? err : undefined)
+  }
+
   onRst(code: number, message: string): void {
     this.#resetByPeer = true
     const why = message ? `: ${message}` : ''
-    this.destroy(
+    this.#fail(
       new TunnelError(
         'STREAM_RESET',
         `Tunnel stream ${this.info.host}:${this.info.port} was reset by the peer (${reasonName(code)})${why}.`,
@@ -168,7 +180,7 @@ export class TunnelStream extends Duplex {
   /** Session side: the whole session ended; fail without sending anything. */
   onSessionClosed(err: Error): void {
     this.#resetByPeer = true
-    this.destroy(err)
+    this.#fail(err)
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
