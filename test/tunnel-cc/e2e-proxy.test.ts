@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLocalCa } from '../../lib/tunnel/principal'
 import { closedPort, type SeenRequest, startEchoHttp, startEchoTcp } from './fixtures/backends'
 import { type Stack, startStack } from './fixtures/stack'
-import { hsToken } from './fixtures/tokens'
+import { DEV_SECRET, hsToken } from './fixtures/tokens'
 
 let stack: Stack
 let backend: Awaited<ReturnType<typeof startEchoHttp>>
@@ -87,7 +87,7 @@ beforeAll(async () => {
   await stack.addAgent(
     {
       locationId: 'orlando',
-      trust: { secret: (await import('./fixtures/tokens')).DEV_SECRET },
+      trust: { secret: DEV_SECRET },
       mappings: [
         http('s4.virtual', backend.port),
         http('s4-pp.virtual', backend.port, { principalPropagation: { mode: 'header' } }),
