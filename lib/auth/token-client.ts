@@ -4,6 +4,7 @@
  * one HTTP call, so a burst of requests never turns into a burst of grants.
  */
 import { createHash } from 'node:crypto'
+import { rootCertificates } from 'node:tls'
 import { debuglog } from 'node:util'
 import type { Dispatcher } from 'undici'
 import { AuthError } from '../errors'
@@ -27,7 +28,8 @@ export interface TokenRequest {
   /** Extra request headers, e.g. `x-zid` for a subscriber tenant. */
   headers?: Record<string, string>
   /** Client certificate for mTLS bindings (`certurl`). */
-  tls?: { cert?: string; key?: string; pfx?: Buffer; passphrase?: string }
+  /** `ca` adds trusted roots for a private token endpoint (the system store stays trusted too). */
+  tls?: { cert?: string; key?: string; pfx?: Buffer; passphrase?: string; ca?: string }
   /** Default true. */
   cache?: boolean
   /** Default 10 000 ms. */
@@ -64,6 +66,7 @@ function cacheKey(req: TokenRequest): string {
     JSON.stringify(req.headers ?? {}),
     req.tls?.cert,
     req.tls?.pfx?.toString('base64'),
+    req.tls?.ca,
     String(req.credentialsInBody ?? true),
   ]) {
     h.update(part ?? '')
@@ -142,7 +145,11 @@ async function requestToken(req: TokenRequest, url: URL): Promise<AccessToken> {
   try {
     // undici is loaded on the first token request, not at require time (start-up cost)
     const { Agent, request } = await import('undici')
-    if (req.tls) dispatcher = new Agent({ connect: { ...req.tls } })
+    if (req.tls) {
+      const { ca, ...client } = req.tls
+      // a private CA is added to, not substituted for, the default roots
+      dispatcher = new Agent({ connect: { ...client, ...(ca ? { ca: [...rootCertificates, ca] } : {}) } })
+    }
     const res = await request(url, {
       method: 'POST',
       headers,
