@@ -102,10 +102,10 @@ describe('destination cache', () => {
   })
 
   it('refreshes an entry before its token expires (margin before the earliest expiry)', async () => {
-    env.service.tokenLifetime = 61 // with the 60 s margin the entry lives ~1 s
+    env.service.tokenLifetime = 63 // with the 60 s margin the entry lives ~3 s
     const first = await getDestination('CC')
     expect((await getDestination('CC')).authTokens?.[0]?.value).toBe(first.authTokens?.[0]?.value)
-    await new Promise((r) => setTimeout(r, 1100))
+    await new Promise((r) => setTimeout(r, 3100))
     const second = await getDestination('CC')
     expect(second.authTokens?.[0]?.value).not.toBe(first.authTokens?.[0]?.value)
     // a token that already is inside the margin is never cached
