@@ -38,6 +38,24 @@ export interface PlanOptions {
 
 const SERVICE_PP_HEADER = 'sap-connectivity-authentication'
 
+/** Internet routes depend only on the destination and the proxy environment: cache them per destination. */
+const internetRoutes = new WeakMap<HttpDestination, { readonly env: string; readonly route: Route }>()
+
+function proxyEnv(): string {
+  const e = process.env
+  return `${e.http_proxy}|${e.HTTP_PROXY}|${e.https_proxy}|${e.HTTPS_PROXY}|${e.no_proxy}|${e.NO_PROXY}`
+}
+
+function routeFor(d: HttpDestination, opts: PlanOptions): Route {
+  if (d.proxyType === 'OnPremise') return httpRoute(d, opts)
+  const env = proxyEnv()
+  const hit = internetRoutes.get(d)
+  if (hit && hit.env === env) return hit.route
+  const route = httpRoute(d, opts)
+  internetRoutes.set(d, { env, route })
+  return route
+}
+
 async function onPremiseProxyHeaders(
   d: HttpDestination,
   route: Route,
@@ -72,7 +90,7 @@ async function onPremiseProxyHeaders(
  */
 export async function planRequest(d: HttpDestination, opts: PlanOptions): Promise<Plan> {
   const prepared = prepareDestination(d)
-  const route = httpRoute(d, opts)
+  const route = routeFor(d, opts)
   const pp = d.authentication === 'PrincipalPropagation'
   if (pp && route.kind === 'socks5') {
     throw new DestinationError(

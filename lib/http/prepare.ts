@@ -15,6 +15,8 @@ export interface PreparedDestination {
   readonly queries: Readonly<Record<string, string>>
   readonly timeoutMs: number | undefined
   readonly csrf: boolean
+  /** True when neither the URL nor `URL.queries.*` add query parameters. */
+  readonly noQueries: boolean
 }
 
 export const DEFAULT_TIMEOUT_MS = 60_000
@@ -70,6 +72,7 @@ export function prepareDestination(d: HttpDestination): PreparedDestination {
     queries,
     timeoutMs: timeoutOf(d),
     csrf: String(d.properties.csrf ?? '').toLowerCase() !== 'false',
+    noQueries: Object.keys(queries).length === 0,
   }
   cache.set(d, prepared)
   return prepared
@@ -101,6 +104,7 @@ export function buildPath(
     full += pathOnly.startsWith('/') ? pathOnly : `/${pathOnly}`
   }
   if (full === '') full = '/'
+  if (inline === undefined && query === undefined && p.noQueries) return full
   const params = new URLSearchParams(p.queries)
   // A query written into `path` wins over the destination's, `query` wins over both.
   if (inline) for (const [k, v] of new URLSearchParams(inline)) params.set(k, v)
