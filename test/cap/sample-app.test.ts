@@ -234,6 +234,23 @@ describe('other remote services', () => {
     expect(last).toMatchObject({ user: 'S4_TECH', via: 'basic' })
   })
 
+  it('a GET longer than max_get_url_length goes as $batch through the tunnel', async () => {
+    const tech = await connect('S4_TECH')
+    const keys = Array.from({ length: 120 }, (_, i) => String(1000001 + i))
+    const rows = (await tech.run(
+      SELECT.from('API_SALES_ORDER_SRV.A_SalesOrder')
+        .columns('SalesOrder')
+        .where({ SalesOrder: { in: keys } }),
+    )) as { SalesOrder: string }[]
+    expect(rows.length).toBeGreaterThanOrEqual(50)
+    expect(rows.every((r) => keys.includes(r.SalesOrder))).toBe(true)
+    expect((await mock.requests()).at(-1)).toMatchObject({
+      method: 'POST',
+      url: `${ODATA}/$batch`,
+      user: 'S4_TECH',
+    })
+  })
+
   it('a wrong password gives 502 without the password in message or reason', async () => {
     const srv = await connect('S4_BADPW')
     const err = await srv.run(q()).then(
