@@ -49,6 +49,16 @@ beforeAll(async () => {
         },
         {
           config: {
+            Name: 'REFRESH',
+            Type: 'HTTP',
+            URL: 'https://r.example.org',
+            Authentication: 'OAuth2RefreshToken',
+            tokenServiceURL: 'https://r.example.org/oauth/token',
+            clientId: 'c',
+          },
+        },
+        {
+          config: {
             Name: 'S4_PP',
             Type: 'HTTP',
             URL: 'http://s4.virtual:44300',
@@ -130,6 +140,12 @@ describe('Destination service source', () => {
     const ute = await getDestination('S4_UTE')
     expect(ute.authTokens).toBeUndefined()
     expect(env.service.calls.every((c) => c.skip && !c.userToken)).toBe(true)
+  })
+
+  it('does not ask for tokens that need caller input (refresh token, authorization code)', async () => {
+    const d = await getDestination('REFRESH', { jwt: userJwt('erin', PROVIDER.zid, PROVIDER.subdomain) })
+    expect(d.authentication).toBe('OAuth2RefreshToken')
+    expect(env.service.calls).toEqual([{ name: 'REFRESH', tenant: PROVIDER.zid, skip: true }])
   })
 
   it('raises DESTINATION_SERVICE_FAILED listing the token errors when every token failed', async () => {

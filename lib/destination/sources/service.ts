@@ -168,7 +168,13 @@ function mapCertificates(raw: readonly Record<string, unknown>[] | undefined): D
   }))
 }
 
+/**
+ * Authentications for which the service retrieves a token on "find". RefreshToken and
+ * AuthorizationCode need caller input (`X-refresh-token`, `X-code`) that a lookup by name does not
+ * have, so asking would only produce token errors; they resolve without tokens.
+ */
 function tokenBearing(auth: string): boolean {
+  if (auth === 'OAuth2RefreshToken' || auth === 'OAuth2AuthorizationCode') return false
   return auth.startsWith('OAuth2') || auth === 'SAMLAssertion'
 }
 
