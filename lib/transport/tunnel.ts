@@ -77,18 +77,16 @@ export class TunnelConnector implements Connector {
   }
 
   #getClient(): Promise<TunnelClient> {
-    if (!this.#client) {
-      // Loaded on first use so apps without a tunnel never load ws.
-      const { TunnelClient } = require('../tunnel/client') as typeof import('../tunnel/client')
-      this.#client = Promise.resolve(
+    // Loaded on first use so apps without a tunnel never load ws.
+    this.#client ??= import('../tunnel/client.js').then(
+      ({ TunnelClient }) =>
         new TunnelClient({
           server: this.#opts.url,
           token: this.#opts.token,
           ...(this.#opts.locationId !== undefined ? { locationId: this.#opts.locationId } : {}),
           ...(this.#opts.tls ? { tls: this.#opts.tls } : {}),
         }),
-      )
-    }
+    )
     return this.#client
   }
 }

@@ -188,6 +188,9 @@ export function serveHttpStream(stream: Duplex, ctx: HttpStreamContext): void {
       handle(req, res).catch(() => reply(res, 500, 'internal error\n'))
     })
     server.keepAliveTimeout = 60_000
+    // A client may half-close after its request (FIN) and still wait for the answer; without this
+    // Node aborts the in-flight request on the FIN.
+    ;(server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true
     // Upgrades (WebSocket) are not part of the allowlist model: refuse them.
     server.on('upgrade', (_req, socket: Duplex) => {
       socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')

@@ -10,6 +10,7 @@ const help = `Usage: cap-connectivity tunnel <server|agent|forward> [options]
 
   tunnel server  --port 8080 [--host 0.0.0.0] (--secret S | --jwks-url URL | --insecure-no-auth) [--allow host:port …]
   tunnel agent   --server wss://host[:port][/path] --token T --config agent.json
+                 (agent.json may add "trust", per-mapping "principalPropagation", "serviceChannels")
   tunnel forward --server URL --token T [--location L] [localHost:]localPort:host:port …
 
 Server options:
@@ -24,9 +25,14 @@ Server options:
   --proxy-http N      also run the local connectivity HTTP proxy on port N (BTP: 20003)
   --proxy-socks N     also run the local SOCKS5 (0x80) proxy on port N (BTP: 20004)
   --proxy-trusted A   proxy trusted mode: no proxy token, callers act for account A
+  --proxy-host H      bind address of the proxy ports (default 127.0.0.1)
 
 Agent options:
   --server URL        ws(s):// URL of the tunnel server
+  --servers U1,U2,…   scale-out: one session per server instance URL
+  --server-dns URL    scale-out: one session per A record of URL's host (headless service)
+  --cf-app-guid G     scale-out on Cloud Foundry: with --cf-instances N, one session per app
+  --cf-instances N      instance through the --server route (X-CF-APP-INSTANCE: G:index)
   --token T           bearer token (or CAP_CONNECTIVITY_TUNNEL_TOKEN)
   --config FILE       agent.json allowlist (re-read when it changes)
   --ca FILE           CA certificate (PEM) to trust for wss://
@@ -110,9 +116,10 @@ async function runServer(args: ParsedArgs): Promise<number> {
       ...(proxyHttp !== undefined ? { httpPort: proxyHttp } : {}),
       ...(proxySocks !== undefined ? { socksPort: proxySocks } : {}),
       ...(trusted ? { trustedAccount: trusted } : {}),
+      ...(str(args, 'proxy-host') ? { host: str(args, 'proxy-host') as string } : {}),
     })
     process.stdout.write(
-      `Local connectivity proxy: HTTP ${proxy.httpPort ?? '-'}, SOCKS5 ${proxy.socksPort ?? '-'} on 127.0.0.1.\n`,
+      `Local connectivity proxy: HTTP ${proxy.httpPort ?? '-'}, SOCKS5 ${proxy.socksPort ?? '-'} on ${str(args, 'proxy-host') ?? '127.0.0.1'}.\n`,
     )
   }
   await untilSignal()
@@ -135,29 +142,59 @@ function tlsOf(args: ParsedArgs): { tls?: { ca: Buffer } } {
 async function runAgent(args: ParsedArgs): Promise<number> {
   const { TunnelAgent } = await import('../../tunnel/agent.js')
   const { createPrincipalHook } = await import('../../tunnel/principal/agent-hook.js')
-  const server = str(args, 'server')
+  const { instanceSourceFromFlags, ScaleOutAgent } = await import('../../tunnel/ha/index.js')
+  const { attachServiceChannels } = await import('../../tunnel/channels/index.js')
   const config = str(args, 'config')
-  if (!server) throw new UsageError('tunnel agent: --server is required.')
   if (!config) throw new UsageError('tunnel agent: --config agent.json is required.')
-  const agent = new TunnelAgent({
-    server,
-    token: tokenOf(args, 'agent'),
-    config,
-    httpHooks: [createPrincipalHook()],
-    ...tlsOf(args),
+  let source: ReturnType<typeof instanceSourceFromFlags>
+  try {
+    // One session per server instance (scale-out): --server, --servers a,b,c, --server-dns, or CF instances.
+    source = instanceSourceFromFlags({
+      server: str(args, 'server'),
+      servers: str(args, 'servers'),
+      serverDns: str(args, 'server-dns'),
+      cfAppGuid: str(args, 'cf-app-guid'),
+      cfInstances: str(args, 'cf-instances'),
+    })
+  } catch (err) {
+    throw new UsageError(`tunnel agent: ${(err as Error).message}.`)
+  }
+  const token = tokenOf(args, 'agent')
+  const ha = new ScaleOutAgent({
+    source,
+    createAgent: (instance) => {
+      const agent = new TunnelAgent({
+        server: instance.url,
+        headers: instance.headers,
+        token,
+        config,
+        httpHooks: [createPrincipalHook()],
+        ...tlsOf(args),
+      })
+      if (args.flags.audit === true) agent.on('audit', (e) => process.stdout.write(`${JSON.stringify(e)}\n`))
+      agent.on('connected', () =>
+        process.stdout.write(
+          `Agent connected to ${instance.key} (location "${agent.config?.locationId ?? ''}").\n`,
+        ),
+      )
+      agent.on('disconnected', () =>
+        process.stderr.write(`Agent disconnected from ${instance.key}; reconnecting.\n`),
+      )
+      agent.on('warning', (err: Error) =>
+        process.stderr.write(`warning: ${isConnectivityError(err) ? `${err.code}: ` : ''}${err.message}\n`),
+      )
+      return agent
+    },
   })
-  if (args.flags.audit === true) agent.on('audit', (e) => process.stdout.write(`${JSON.stringify(e)}\n`))
-  agent.on('connected', () =>
-    process.stdout.write(`Agent connected to ${server} (location "${agent.config?.locationId ?? ''}").\n`),
-  )
-  agent.on('disconnected', () => process.stderr.write('Agent disconnected; reconnecting.\n'))
-  agent.on('config', () => process.stdout.write('agent.json reloaded.\n'))
-  agent.on('warning', (err: Error) =>
-    process.stderr.write(`warning: ${isConnectivityError(err) ? `${err.code}: ` : ''}${err.message}\n`),
-  )
-  await agent.start()
+  ha.on('config', () => process.stdout.write('agent.json reloaded.\n'))
+  ha.on('error', (err: Error) => process.stderr.write(`warning: ${err.message}\n`))
+  await ha.start()
+  const channels = await attachServiceChannels(ha)
+  for (const [channel, port] of channels.ports())
+    process.stdout.write(`Service channel ${channel} listening on port ${port}.\n`)
   await untilSignal()
-  await agent.stop()
+  await channels.close()
+  await ha.stop()
   return 0
 }
 
@@ -214,7 +251,12 @@ export const command: Command = {
     'proxy-http': { type: 'string' },
     'proxy-socks': { type: 'string' },
     'proxy-trusted': { type: 'string' },
+    'proxy-host': { type: 'string' },
     server: { type: 'string' },
+    servers: { type: 'string' },
+    'server-dns': { type: 'string' },
+    'cf-app-guid': { type: 'string' },
+    'cf-instances': { type: 'string' },
     token: { type: 'string' },
     config: { type: 'string' },
     ca: { type: 'string' },
