@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -51,8 +52,31 @@ describe('mta.yaml', () => {
     expect(existsSync(path.join(root, 'sample-app', 'srv'))).toBe(true)
     // The tunnel server runs our CLI with a route of its own.
     expect(existsSync(path.join(root, tunnel?.path ?? 'missing', 'package.json'))).toBe(true)
-    expect(String(tunnel?.parameters?.command)).toContain('cap-connectivity tunnel server')
+    expect(String(tunnel?.parameters?.command)).toBe('node start.js')
+    expect(existsSync(path.join(root, tunnel?.path ?? 'missing', 'start.js'))).toBe(true)
     expect(Array.isArray(tunnel?.parameters?.routes)).toBe(true)
+  })
+
+  it('starts the tunnel server with XSUAA verification from the binding', () => {
+    const { serverArgs } = require('../../sample-app/tunnel-server/start.js')
+    const vcap = {
+      xsuaa: [{ label: 'xsuaa', credentials: { url: 'https://sub.authentication.eu10.hana.ondemand.com' } }],
+    }
+    const args: string[] = serverArgs({ VCAP_SERVICES: JSON.stringify(vcap), PORT: '8080' })
+    expect(args.slice(0, 2)).toEqual(['tunnel', 'server'])
+    const flag = (name: string) => args[args.indexOf(name) + 1]
+    expect(flag('--jwks-url')).toBe('https://sub.authentication.eu10.hana.ondemand.com/token_keys')
+    expect(flag('--issuer')).toBe('https://sub.authentication.eu10.hana.ondemand.com/oauth/token')
+    expect(flag('--scope')).toBe('TunnelAgent')
+    expect(flag('--port')).toBe('8080')
+    expect(() => serverArgs({})).toThrow(/xsuaa binding/)
+    // Every flag exists in the CLI.
+    const help = execFileSync(
+      process.execPath,
+      [path.join(root, 'bin', 'cap-connectivity.js'), 'tunnel', '--help'],
+      { encoding: 'utf8' },
+    )
+    for (const f of args.filter((a) => a.startsWith('--'))) expect(help, f).toContain(f)
   })
 
   it('binds the CAP app to xsuaa, destination and connectivity', () => {
