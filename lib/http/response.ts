@@ -27,26 +27,33 @@ export class Response implements HttpResponse {
     this.body = body
   }
 
-  async #bytes(): Promise<Buffer> {
-    if (this.#used) throw new TypeError('The response body was already consumed')
+  #bytes(): Promise<Buffer> {
+    if (this.#used) return Promise.reject(new TypeError('The response body was already consumed'))
     this.#used = true
-    const chunks: Buffer[] = []
-    let size = 0
-    for await (const chunk of this.body) {
-      size += (chunk as Buffer).length
-      if (size > MAX_BUFFERED) {
-        this.body.destroy()
-        throw new TransportError(
-          'HTTP_ERROR',
-          `Response body exceeds ${MAX_BUFFERED} bytes; read it from response.body as a stream.`,
-          {
-            details: { requestSent: true, status: this.status },
-          },
-        )
-      }
-      chunks.push(chunk as Buffer)
-    }
-    return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)
+    // Plain events instead of an async iterator: this is the hot path of every buffered response.
+    return new Promise<Buffer>((resolve, reject) => {
+      const chunks: Buffer[] = []
+      let size = 0
+      const body = this.body
+      body.on('data', (chunk: Buffer) => {
+        size += chunk.length
+        if (size > MAX_BUFFERED) {
+          body.destroy(
+            new TransportError(
+              'HTTP_ERROR',
+              `Response body exceeds ${MAX_BUFFERED} bytes; read it from response.body as a stream.`,
+              {
+                details: { requestSent: true, status: this.status },
+              },
+            ),
+          )
+          return
+        }
+        chunks.push(chunk)
+      })
+      body.once('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)))
+      body.once('error', reject)
+    })
   }
 
   async text(): Promise<string> {

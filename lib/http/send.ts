@@ -118,8 +118,9 @@ export function send(
       )
     }
     const arm = (): void => {
-      if (timer) clearTimeout(timer)
-      if (meta.timeoutMs > 0 && meta.timeoutMs !== Number.POSITIVE_INFINITY)
+      // refresh() restarts the same timer: cheaper than clear + set on every body chunk.
+      if (timer) timer.refresh()
+      else if (meta.timeoutMs > 0 && meta.timeoutMs !== Number.POSITIVE_INFINITY)
         timer = setTimeout(onTimeout, meta.timeoutMs)
     }
     const onAbort = (): void => {
