@@ -3,15 +3,23 @@
  * Kubernetes Service) finds an agent of the account there. No cluster layer between servers.
  */
 import { EventEmitter } from 'node:events'
+import type { Duplex } from 'node:stream'
 import { debuglog } from 'node:util'
+import { hasErrorCode, TunnelError } from '../../errors'
 import { type InstanceSource, resolveInstances, type ServerInstance } from './instances'
 
 const debug = debuglog('cap-connectivity:scale-out')
 
+type RawConfig = { readonly raw: Readonly<Record<string, unknown>> }
+
 /** What the scale-out helper needs from one agent (TunnelAgent satisfies it). */
 export interface InstanceAgent {
+  /** Resolves on the first session (or once reconnecting is scheduled); rejects for a refused token or bad config. */
   start(): Promise<void>
   stop(): Promise<void>
+  readonly config?: RawConfig | undefined
+  openStream?(options: { target: { host: string; port: number }; kind?: 'tcp' | 'http' }): Promise<Duplex>
+  on?(event: 'config', listener: (config: RawConfig) => void): unknown
 }
 
 export interface ScaleOutAgentOptions<A extends InstanceAgent> {
@@ -23,7 +31,9 @@ export interface ScaleOutAgentOptions<A extends InstanceAgent> {
 }
 
 /**
- * Keeps one agent per server instance and follows DNS changes.
+ * Keeps one agent per server instance and follows DNS changes. Also usable as the agent of
+ * service channels: `openStream` goes through any connected instance, 'config' is forwarded.
+ * Events: 'added' (key), 'removed' (key), 'config' (config), 'error' (Error from a background refresh).
  * @example const ha = new ScaleOutAgent({ source: { urls }, createAgent: (i) => new TunnelAgent({ server: i.url, headers: i.headers, token, config }) }); await ha.start()
  */
 export class ScaleOutAgent<A extends InstanceAgent> extends EventEmitter {
@@ -42,9 +52,23 @@ export class ScaleOutAgent<A extends InstanceAgent> extends EventEmitter {
     return this.#agents
   }
 
-  /** Resolves the instances and starts one agent each; DNS sources are re-resolved periodically. */
+  /** The agent configuration (of the first agent that loaded one). */
+  get config(): RawConfig | undefined {
+    for (const a of this.#agents.values()) if (a.config !== undefined) return a.config
+    return undefined
+  }
+
+  /**
+   * Resolves the instances and starts one agent each; DNS sources are re-resolved periodically.
+   * @throws what an agent's start throws (e.g. TUNNEL_AUTH_FAILED), after stopping every agent.
+   */
   async start(): Promise<void> {
-    await this.refresh()
+    try {
+      await this.refresh()
+    } catch (err) {
+      await this.stop()
+      throw err
+    }
     const every = this.#opts.refreshMs ?? 30_000
     if ('dns' in this.#opts.source && every > 0) {
       this.#timer = setInterval(() => {
@@ -57,7 +81,7 @@ export class ScaleOutAgent<A extends InstanceAgent> extends EventEmitter {
     }
   }
 
-  /** Reconciles agents with the current instance list (new instances get an agent, gone ones are closed). */
+  /** Reconciles agents with the current instance list (new instances get an agent, gone ones are stopped). */
   async refresh(): Promise<void> {
     const instances = await resolveInstances(this.#opts.source)
     if (this.#closed) return
@@ -69,15 +93,44 @@ export class ScaleOutAgent<A extends InstanceAgent> extends EventEmitter {
         this.emit('removed', key)
       }
     }
+    const started: Promise<void>[] = []
     for (const instance of instances) {
       if (this.#agents.has(instance.key)) continue
       const agent = this.#opts.createAgent(instance)
+      agent.on?.('config', (config) => this.emit('config', config))
       this.#agents.set(instance.key, agent)
-      // Each agent reconnects on its own; a failing first dial must not stop the others.
-      agent.start().catch((err: unknown) => this.emit('error', err))
+      started.push(agent.start())
       debug('session for instance %s', instance.key)
       this.emit('added', instance.key)
     }
+    await Promise.all(started)
+  }
+
+  /**
+   * Opens a stream towards the server side through the first instance whose session is up.
+   * @throws TunnelError `TUNNEL_CLOSED` when no instance is connected; other open errors as they come.
+   */
+  async openStream(options: {
+    target: { host: string; port: number }
+    kind?: 'tcp' | 'http'
+  }): Promise<Duplex> {
+    let last: unknown
+    for (const agent of this.#agents.values()) {
+      if (agent.openStream === undefined) continue
+      try {
+        return await agent.openStream(options)
+      } catch (err) {
+        // Only a missing session moves on to the next instance; a denial is the same everywhere.
+        if (!hasErrorCode(err, 'TUNNEL_CLOSED')) throw err
+        last = err
+      }
+    }
+    throw (
+      last ??
+      new TunnelError('TUNNEL_CLOSED', 'No agent session is connected to any server instance.', {
+        details: { requestSent: false },
+      })
+    )
   }
 
   /** Stops every agent. */
