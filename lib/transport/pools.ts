@@ -50,7 +50,8 @@ function sweep(): void {
 
 function closePool(key: string, entry: Entry): void {
   pools.delete(key)
-  debug('closing pool %s', entry.pool.constructor.name)
+  // Route keys hold origins and hashed user ids only, never tokens.
+  debug('closing idle pool %s', key.split('|').slice(0, 2).join('|'))
   // Let in-flight requests finish; close() rejects only on misuse, which we can ignore here.
   entry.pool.close().catch(() => undefined)
 }
