@@ -35,7 +35,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   port = (server.address() as AddressInfo).port
   const make =
-    (key: CryptoKey) =>
+    (key: Parameters<SignJWT['sign']>[0]) =>
     (claims: Record<string, unknown>, header: Record<string, unknown> = {}) =>
       new SignJWT({ exp: Math.floor(Date.now() / 1000) + 600, ...claims })
         .setProtectedHeader({ alg: 'RS256', kid: 'k1', ...header })
