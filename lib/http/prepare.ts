@@ -12,7 +12,8 @@ export interface PreparedDestination {
   readonly basePath: string
   /** `URL.headers.*` plus `sap-client` (destination headers win over sap-client). */
   readonly headers: HeaderMap
-  readonly queries: Readonly<Record<string, string>>
+  /** Query pairs of the destination (URL query verbatim, then `URL.queries.*` encoded), `key=value` each. */
+  readonly queries: readonly QueryPair[]
   readonly timeoutMs: number | undefined
   readonly csrf: boolean
   /** True when neither the URL nor `URL.queries.*` add query parameters. */
@@ -64,7 +65,7 @@ export function prepareDestination(d: HttpDestination): PreparedDestination {
   // The SDK sends sap-client as a header; an explicit URL.headers.sap-client wins.
   if (d.sapClient) Object.assign(headers, validHeaders({ 'sap-client': d.sapClient }, 'destination', d.name))
   Object.assign(headers, validHeaders(d.headers, 'destination', d.name))
-  const queries: Record<string, string> = { ...Object.fromEntries(url.searchParams), ...d.queries }
+  const queries: QueryPair[] = [...rawPairs(url.search.slice(1)), ...encodedPairs(d.queries)]
   const prepared: PreparedDestination = {
     url,
     basePath: url.pathname.replace(/\/+$/, ''),
@@ -72,13 +73,54 @@ export function prepareDestination(d: HttpDestination): PreparedDestination {
     queries,
     timeoutMs: timeoutOf(d),
     csrf: String(d.properties.csrf ?? '').toLowerCase() !== 'false',
-    noQueries: Object.keys(queries).length === 0,
+    noQueries: queries.length === 0,
   }
   cache.set(d, prepared)
   return prepared
 }
 
-/** Builds `path?query` from the destination base path, the call's path and the merged queries. */
+/** One `key=value` query parameter: the decoded key (for overriding) and its wire form. */
+export interface QueryPair {
+  readonly key: string
+  readonly raw: string
+}
+
+// RFC 3986 allows these in a query; OData wants `$top`, `'…'` and `(…)` readable, spaces as %20.
+const KEEP = /%(24|27|28|29|2C|3A|40|2F)/g
+const encode = (v: string): string => encodeURIComponent(v).replace(KEEP, (m) => decodeURIComponent(m))
+
+function decodeKey(raw: string): string {
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, ' '))
+  } catch {
+    return raw
+  }
+}
+
+/** Pairs written by hand (destination URL, `path`): kept byte for byte. */
+function rawPairs(query: string): QueryPair[] {
+  if (query === '') return []
+  return query
+    .split('&')
+    .filter((p) => p !== '')
+    .map((raw) => ({ key: decodeKey(raw.split('=', 1)[0] ?? ''), raw }))
+}
+
+function encodedPairs(
+  values: Readonly<Record<string, string | number | boolean | undefined>> | undefined,
+): QueryPair[] {
+  if (!values) return []
+  const out: QueryPair[] = []
+  for (const [k, v] of Object.entries(values))
+    if (v !== undefined) out.push({ key: k, raw: `${encode(k)}=${encode(String(v))}` })
+  return out
+}
+
+/**
+ * Builds `path?query` from the destination base path, the call's path and the queries. Later
+ * sources win for the same key: destination URL < `URL.queries.*` < query in `path` < `query`.
+ * Hand-written queries are kept verbatim (no `+` for spaces, which OData servers reject).
+ */
 export function buildPath(
   p: PreparedDestination,
   path: string | undefined,
@@ -93,9 +135,7 @@ export function buildPath(
       throw new TransportError(
         'REQUEST_INVALID',
         'Request "path" contains spaces or control characters; encode it first. The request was not sent.',
-        {
-          details: { requestSent: false },
-        },
+        { details: { requestSent: false } },
       )
     }
     const q = path.indexOf('?')
@@ -105,12 +145,13 @@ export function buildPath(
   }
   if (full === '') full = '/'
   if (inline === undefined && query === undefined && p.noQueries) return full
-  const params = new URLSearchParams(p.queries)
-  // A query written into `path` wins over the destination's, `query` wins over both.
-  if (inline) for (const [k, v] of new URLSearchParams(inline)) params.set(k, v)
-  if (query) for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v))
-  const qs = params.toString()
-  return qs ? `${full}?${qs}` : full
+  const layers = [p.queries, rawPairs(inline ?? ''), encodedPairs(query)]
+  const pairs: string[] = []
+  for (let i = 0; i < layers.length; i++) {
+    const later = new Set(layers.slice(i + 1).flatMap((l) => l.map((x) => x.key)))
+    for (const pair of layers[i] as QueryPair[]) if (!later.has(pair.key)) pairs.push(pair.raw)
+  }
+  return pairs.length > 0 ? `${full}?${pairs.join('&')}` : full
 }
 
 function hasControlOrSpace(s: string): boolean {

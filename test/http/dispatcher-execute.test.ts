@@ -103,7 +103,7 @@ describe('executeHttpRequest (Cloud SDK call shape)', () => {
       { method: 'get', url: '/items', params: { $top: 1 } },
     )
     expect(res.status).toBe(200)
-    expect(res.data.url).toBe('/base/items?%24top=1')
+    expect(res.data.url).toBe('/base/items?$top=1')
     expect(res.headers['content-type']).toBe('application/json')
   })
 

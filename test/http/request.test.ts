@@ -41,10 +41,27 @@ describe('request — direct', () => {
     const res = await request(d, { path: '/svc/Orders', query: { $top: 2 }, headers: { 'x-both': 'caller' } })
     expect(res.status).toBe(200)
     const echo = (await res.json()) as { url: string; headers: Record<string, string> }
-    expect(echo.url).toBe('/sap/opu/svc/Orders?q1=a&%24top=2')
+    expect(echo.url).toBe('/sap/opu/svc/Orders?q1=a&$top=2')
     expect(echo.headers['x-dest']).toBe('from-dest')
     expect(echo.headers['x-both']).toBe('caller')
     expect(echo.headers['sap-client']).toBe('100')
+  })
+
+  it('keeps a query written into path verbatim; query and URL.queries merge with later sources winning', async () => {
+    const d = httpDest({
+      Name: 'Q',
+      URL: `${target.url}/svc?fixed=1`,
+      'URL.queries.$format': 'json',
+      'URL.queries.$top': '9',
+    })
+    const res = await request(d, {
+      path: "/Orders?$orderby=TotalNetAmount%20desc&$filter=Name%20eq%20'A+B'&$top=1",
+      query: { $top: 2, $search: 'two words' },
+    })
+    const echo = (await res.json()) as { url: string }
+    expect(echo.url).toBe(
+      "/svc/Orders?fixed=1&$format=json&$orderby=TotalNetAmount%20desc&$filter=Name%20eq%20'A+B'&$top=2&$search=two%20words",
+    )
   })
 
   it('exposes status, headers, text(), arrayBuffer() and a body stream', async () => {
