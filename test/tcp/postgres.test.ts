@@ -9,6 +9,7 @@ import { connectTcp } from '../../lib/tcp/connect'
 import { openLocalPort } from '../../lib/tcp/local-port'
 import { findPostgres, type PostgresServer, startPostgres } from '../fixtures/postgres'
 import { type OnPremiseEnv, startOnPremiseEnv, tcpDestination } from './helpers'
+import { startTunnelEnv, tcpMapping } from './tunnel-env'
 
 const found = findPostgres()
 if ('missing' in found) console.warn(`Skipping PostgreSQL route tests: ${found.missing}`)
@@ -67,6 +68,24 @@ describe.skipIf('missing' in found)('PostgreSQL with pg through every route', ()
         (r) => r.kind === 'socks5' && r.target === 'orders-db.virtual:5432' && r.locationId === 'LOC_DB',
       ),
     ).toBe(true)
+  })
+
+  it('(c) OnPremise: pg through our tunnel agent', async () => {
+    const tunnel = await startTunnelEnv([tcpMapping('orders-db.virtual', 5432, server.port)], 'LOC_DB')
+    try {
+      const dest = parseDestination({
+        Name: 'ORDERS_DB_TUNNEL',
+        Type: 'TCP',
+        Address: 'orders-db.virtual:5432',
+        ProxyType: 'OnPremise',
+        CloudConnectorLocationId: 'LOC_DB',
+      })
+      const stream = await connectTcp(dest)
+      expect(stream.route).toBe('tunnel')
+      await exercise(new pg.Client({ ...user(), stream: () => stream }))
+    } finally {
+      await tunnel.close()
+    }
   })
 
   it('openLocalPort: a pg.Pool that only knows host:port, through the connectivity proxy', async () => {
