@@ -70,12 +70,23 @@ async function oauth(
   jwt?: string,
 ): Promise<AuthHeaders> {
   const { url, headers } = tokenEndpoint(d, jwt)
+  const c = d.credentials
+  // tokenServiceUser/tokenServicePassword: the token endpoint wants HTTP Basic instead of body credentials.
+  const basic = c.tokenServiceUser !== undefined && c.tokenServicePassword !== undefined
   const token = await fetchToken({
     ...req,
     tokenUrl: url,
-    clientId: need(d, d.credentials.clientId, 'clientId'),
-    ...(d.credentials.clientSecret !== undefined ? { clientSecret: d.credentials.clientSecret } : {}),
-    ...(d.credentials.scope !== undefined ? { scope: d.credentials.scope } : {}),
+    ...(basic
+      ? {
+          clientId: c.tokenServiceUser as string,
+          clientSecret: c.tokenServicePassword as string,
+          credentialsInBody: false,
+        }
+      : {
+          clientId: need(d, c.clientId, 'clientId'),
+          ...(c.clientSecret !== undefined ? { clientSecret: c.clientSecret } : {}),
+        }),
+    ...(c.scope !== undefined ? { scope: c.scope } : {}),
     headers,
   })
   return { authorization: `Bearer ${token.accessToken}` }

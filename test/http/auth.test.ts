@@ -79,6 +79,15 @@ describe('authentication types', () => {
     expect(xsuaa.requests[0]?.credentialsIn).toBe('body')
   })
 
+  it('OAuth2ClientCredentials with tokenServiceUser/Password sends HTTP Basic to the token endpoint', async () => {
+    const d = oauth('OAuth2ClientCredentials', {
+      tokenServiceUser: 'dest-client',
+      tokenServicePassword: 'dest-secret-SENTINEL',
+    })
+    expect(claims(await authHeader(d)).grant_type).toBe('client_credentials')
+    expect(xsuaa.requests[0]?.credentialsIn).toBe('basic')
+  })
+
   it('OAuth2ClientCredentials with a Common token URL uses the subscriber tenant', async () => {
     const d = oauth('OAuth2ClientCredentials', { tokenServiceURLType: 'Common' })
     const h = await authHeader(d, userJwt('carol', 'sub-zid', 'subscriber'))
