@@ -89,3 +89,33 @@ export function buildRequestConfig(req: CdsRequest, srv: RemoteServiceInstance):
 export function convertV2(data: unknown, target: unknown, returnType?: unknown): unknown {
   return capInternals().convertV2ResponseData(data, target, returnType)
 }
+
+/**
+ * Per-service settings the stock `RemoteService.init()` derives from `cds.requires` (instance
+ * properties, not public API): the effective kind (`odata-v4` → `odata`), the request timeout
+ * (`credentials.requestTimeout`, default 60 s) and the CSRF settings.
+ */
+export function remoteSettings(srv: RemoteServiceInstance): {
+  kind: string | undefined
+  requestTimeout: number
+  csrf: unknown
+  csrfInBatch: unknown
+} {
+  return {
+    kind: srv.kind,
+    requestTimeout: typeof srv.requestTimeout === 'number' ? srv.requestTimeout : 60_000,
+    csrf: srv.csrf,
+    csrfInBatch: srv.csrfInBatch,
+  }
+}
+
+/** The entity a response belongs to (CAP's resolved projection target), for V2 conversion. */
+export function responseTarget(req: CdsRequest): unknown {
+  const q = req.query
+  return q?._transitions?.at(-1)?.target ?? q?._target ?? req.target
+}
+
+/** The declared return type of an operation call (used to unwrap V2 function results). */
+export function returnTypeOf(req: CdsRequest): unknown {
+  return req._returnType
+}

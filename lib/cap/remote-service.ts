@@ -8,7 +8,7 @@
  */
 import type { CdsHandler, CdsRequest, RemoteServiceClass, RemoteServiceInstance } from './cds'
 import { loadCds } from './cds'
-import { buildRequestConfig } from './cds-internals'
+import { buildRequestConfig, remoteSettings, responseTarget, returnTypeOf } from './cds-internals'
 import { remoteStatusError, transportError } from './errors'
 import { pluginSettings } from './settings'
 import { purgeForKind, unpackBatchedGet } from './response'
@@ -32,11 +32,6 @@ function bodyOf(data: unknown): string | Buffer | undefined {
   if (data === undefined || data === null) return undefined
   if (typeof data === 'string' || Buffer.isBuffer(data)) return data
   return JSON.stringify(data)
-}
-
-function resolvedTarget(req: CdsRequest): unknown {
-  const q = req.query
-  return q?._transitions?.at(-1)?.target ?? q?._target ?? req.target
 }
 
 // Per-service state lives here (keyed by the service object), not on CAP's objects.
@@ -65,10 +60,11 @@ async function send(srv: RemoteServiceInstance, req: CdsRequest): Promise<unknow
     if (jwt) headers.authorization = `Bearer ${jwt}`
     else LOG.warn(`No user token to forward for remote service "${srv.name}" (forwardAuthToken)`)
   }
-  const status = statusOf(srv.name, srv.kind ?? '', target.label)
+  const service = remoteSettings(srv)
+  const status = statusOf(srv.name, service.kind ?? '', target.label)
   status.requests++
   const info = { service: srv.name, destination: target.label, method: rc.method, path: rc.url }
-  const csrf = rc._autoBatchedGet ? srv.csrfInBatch : srv.csrf
+  const csrf = rc._autoBatchedGet ? service.csrfInBatch : service.csrf
   const started = LOG._debug ? performance.now() : 0
   let res: Awaited<ReturnType<typeof sendRemote>>
   try {
@@ -79,7 +75,7 @@ async function send(srv: RemoteServiceInstance, req: CdsRequest): Promise<unknow
       body: bodyOf(rc.data),
       ...(jwt ? { jwt } : {}),
       ...(ctx?.tenant ? { tenant: ctx.tenant } : {}),
-      timeoutMs: srv.requestTimeout ?? 60_000,
+      timeoutMs: service.requestTimeout,
       ...(csrf && rc.method !== 'GET' && rc.method !== 'HEAD' ? { csrf } : {}),
     })
   } catch (err) {
@@ -129,7 +125,7 @@ async function send(srv: RemoteServiceInstance, req: CdsRequest): Promise<unknow
       info,
     )
   }
-  const result = purgeForKind(srv.kind, body, resolvedTarget(req), req._returnType)
+  const result = purgeForKind(service.kind, body, responseTarget(req), returnTypeOf(req))
   return req.query?.SELECT?.one && Array.isArray(result) ? result[0] : result
 }
 

@@ -4,14 +4,25 @@
  */
 import path from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { buildRequestConfig, capInternals, DATA_MODULE, QUERY_MODULE } from '../../lib/cap/cds-internals'
+import {
+  buildRequestConfig,
+  capInternals,
+  DATA_MODULE,
+  QUERY_MODULE,
+  remoteSettings,
+  responseTarget,
+} from '../../lib/cap/cds-internals'
 import type { CdsRequest, RemoteServiceInstance } from '../../lib/cap/cds'
 import { purgeForKind } from '../../lib/cap/response'
 
 const cds = require('@sap/cds')
 const { SELECT } = cds.ql
 const app = path.resolve(__dirname, '..', '..', 'sample-app')
-let srv: RemoteServiceInstance & { entities: Record<string, unknown> }
+let srv: RemoteServiceInstance & {
+  entities: Record<string, unknown>
+  prepend(fn: (this: { on(e: string, h: (r: CdsRequest) => unknown): void }) => void): void
+  run(q: unknown): Promise<unknown>
+}
 let v4: RemoteServiceInstance
 
 function req(query: unknown): CdsRequest {
@@ -95,5 +106,44 @@ describe('CAP internals used by the plugin', () => {
     ) as Record<string, unknown>[] & { $count?: unknown }
     expect(rows).toEqual([{ SalesOrder: '1', CreationDate: '2024-01-09' }])
     expect(rows.$count).toBe('1')
+  })
+
+  it('RemoteService.init() still derives kind, requestTimeout and csrf on the instance', async () => {
+    expect(remoteSettings(srv)).toEqual({
+      kind: 'odata-v2',
+      requestTimeout: 60_000,
+      csrf: undefined,
+      csrfInBatch: undefined,
+    })
+    // odata-v4 is normalised to odata, credentials.requestTimeout and csrf are taken over.
+    const model = await cds.load(path.join(app, 'srv', 'external', 'API_SALES_ORDER_SRV'))
+    const other = await cds.connect.to('TRIP_V4', {
+      kind: 'odata-v4',
+      model: cds.linked(cds.compile.for.nodejs(model)),
+      credentials: { url: 'http://s4.invalid', requestTimeout: 1234 },
+      csrf: true,
+      csrfInBatch: true,
+      connectivity: false,
+    })
+    expect(remoteSettings(other)).toEqual({
+      kind: 'odata',
+      requestTimeout: 1234,
+      csrf: true,
+      csrfInBatch: true,
+    })
+  })
+
+  it('requests inside a remote service carry their resolved target for response conversion', async () => {
+    let target: { name?: string; elements?: object } | undefined
+    // A handler ahead of the transport sees the request as our handler does.
+    srv.prepend(function (this: { on(e: string, h: (r: CdsRequest) => unknown): void }) {
+      this.on('READ', (r: CdsRequest) => {
+        target = responseTarget(r) as typeof target
+        return []
+      })
+    })
+    await srv.run(SELECT.from('API_SALES_ORDER_SRV.A_SalesOrder').columns('SalesOrder'))
+    expect(target?.name).toBe('API_SALES_ORDER_SRV.A_SalesOrder')
+    expect(target?.elements).toHaveProperty('CreationDate')
   })
 })
