@@ -25,7 +25,7 @@ function listen(server) {
 const roles = {
   async backend() {
     const body = JSON.stringify({ d: { results: [{ SalesOrder: '1', TotalNetAmount: '10.00' }] } })
-    const h = http.createServer((req, res) => {
+    const h = http.createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
       res.end(body)
     })
@@ -52,9 +52,22 @@ const roles = {
       config: {
         locationId: '',
         mappings: [
-          { protocol: 'HTTP', virtualHost: 's4.virtual', virtualPort: 80, internalHost: '127.0.0.1', internalPort: httpPort,
-            internalProtocol: 'http', resources: [{ path: '/', subPaths: true }] },
-          { protocol: 'TCP', virtualHost: 'echo.virtual', virtualPort: 7, internalHost: '127.0.0.1', internalPort: echoPort },
+          {
+            protocol: 'HTTP',
+            virtualHost: 's4.virtual',
+            virtualPort: 80,
+            internalHost: '127.0.0.1',
+            internalPort: httpPort,
+            internalProtocol: 'http',
+            resources: [{ path: '/', subPaths: true }],
+          },
+          {
+            protocol: 'TCP',
+            virtualHost: 'echo.virtual',
+            virtualPort: 7,
+            internalHost: '127.0.0.1',
+            internalPort: echoPort,
+          },
         ],
       },
     })
@@ -75,8 +88,12 @@ const roles = {
     const s = http.createServer((req, res) => {
       const u = new URL(req.url)
       const up = http.request(
-        { createConnection: () => net.connect(relayPort, '127.0.0.1'), method: req.method, path: u.pathname + u.search,
-          headers: { ...req.headers, host: u.host } },
+        {
+          createConnection: () => net.connect(relayPort, '127.0.0.1'),
+          method: req.method,
+          path: u.pathname + u.search,
+          headers: { ...req.headers, host: u.host },
+        },
         (r) => {
           res.writeHead(r.statusCode, r.headers)
           r.pipe(res)
@@ -89,15 +106,14 @@ const roles = {
   },
 }
 
-if (process.argv[2] === 'child') {
+function serveChild() {
   process.on('message', async (m) => {
     try {
       process.send({ ok: await roles[m.role](m.args ?? {}) })
     } catch (err) {
-      process.send({ error: String(err && err.stack) })
+      process.send({ error: String(err?.stack) })
     }
   })
-  return
 }
 
 // ---------------------------------------------------------------- driver
@@ -115,10 +131,19 @@ function get(agent, proxyPort) {
   return new Promise((resolve, reject) => {
     const t = process.hrtime.bigint()
     const req = http.request(
-      { host: '127.0.0.1', port: proxyPort, path: 'http://s4.virtual/sap/opu/odata/sap/API/A_SalesOrder', agent },
+      {
+        host: '127.0.0.1',
+        port: proxyPort,
+        path: 'http://s4.virtual/sap/opu/odata/sap/API/A_SalesOrder',
+        agent,
+      },
       (res) => {
         res.resume()
-        res.on('end', () => (res.statusCode === 200 ? resolve(Number(process.hrtime.bigint() - t) / 1000) : reject(new Error(`HTTP ${res.statusCode}`))))
+        res.on('end', () =>
+          res.statusCode === 200
+            ? resolve(Number(process.hrtime.bigint() - t) / 1000)
+            : reject(new Error(`HTTP ${res.statusCode}`)),
+        )
       },
     )
     req.on('error', reject)
@@ -138,9 +163,11 @@ async function httpRun(proxyPort) {
   for (let i = 0; i < SEQ; i++) lat.push(await get(agent, proxyPort))
   let next = 0
   const t0 = process.hrtime.bigint()
-  await Promise.all(Array.from({ length: CONC }, async () => {
-    while (next++ < TOTAL) await get(agent, proxyPort)
-  }))
+  await Promise.all(
+    Array.from({ length: CONC }, async () => {
+      while (next++ < TOTAL) await get(agent, proxyPort)
+    }),
+  )
   const secs = Number(process.hrtime.bigint() - t0) / 1e9
   agent.destroy()
   return { p50: pct(lat, 50), p99: pct(lat, 99), rps: TOTAL / secs }
@@ -153,23 +180,37 @@ function socksRoundTrip(port) {
   return async () => {
     const t = process.hrtime.bigint()
     const { socket } = await SocksClient.createConnection({
-      proxy: { host: '127.0.0.1', port, type: 5, custom_auth_method: 0x80,
+      proxy: {
+        host: '127.0.0.1',
+        port,
+        type: 5,
+        custom_auth_method: 0x80,
         custom_auth_request_handler: async () => Buffer.concat([head, Buffer.from([0])]),
-        custom_auth_response_size: 2, custom_auth_response_handler: async (d) => d[0] === 1 && d[1] === 0 },
-      command: 'connect', destination: { host: 'echo.virtual', port: 7 },
+        custom_auth_response_size: 2,
+        custom_auth_response_handler: async (d) => d[0] === 1 && d[1] === 0,
+      },
+      command: 'connect',
+      destination: { host: 'echo.virtual', port: 7 },
     })
-    await new Promise((r) => { socket.once('data', r); socket.write('x') })
+    await new Promise((r) => {
+      socket.once('data', r)
+      socket.write('x')
+    })
     socket.destroy()
     return Number(process.hrtime.bigint() - t) / 1000
   }
 }
 function directRoundTrip(port) {
-  return () => new Promise((resolve, reject) => {
-    const t = process.hrtime.bigint()
-    const s = net.connect(port, '127.0.0.1', () => s.write('x'))
-    s.once('data', () => { s.destroy(); resolve(Number(process.hrtime.bigint() - t) / 1000) })
-    s.on('error', reject)
-  })
+  return () =>
+    new Promise((resolve, reject) => {
+      const t = process.hrtime.bigint()
+      const s = net.connect(port, '127.0.0.1', () => s.write('x'))
+      s.once('data', () => {
+        s.destroy()
+        resolve(Number(process.hrtime.bigint() - t) / 1000)
+      })
+      s.on('error', reject)
+    })
 }
 async function rounds(fn, n) {
   for (let i = 0; i < 50; i++) await fn()
@@ -181,7 +222,11 @@ async function rounds(fn, n) {
 async function main() {
   const backend = await start('backend')
   const server = await start('server')
-  await start('agent', { url: `ws://127.0.0.1:${server.port}/`, httpPort: backend.http, echoPort: backend.echo })
+  await start('agent', {
+    url: `ws://127.0.0.1:${server.port}/`,
+    httpPort: backend.http,
+    echoPort: backend.echo,
+  })
   const relay = await start('relay', { to: backend.http })
   const naive = await start('naiveProxy', { relayPort: relay.port })
 
@@ -194,20 +239,37 @@ async function main() {
   const rows = [
     ['HTTP GET latency p50 (µs), sequential', f(ours.p50), f(base.p50), (ours.p50 / base.p50).toFixed(2)],
     ['HTTP GET latency p99 (µs), sequential', f(ours.p99), f(base.p99), (ours.p99 / base.p99).toFixed(2)],
-    [`HTTP GET throughput (req/s), ${CONC} concurrent`, f(ours.rps), f(base.rps), (ours.rps / base.rps).toFixed(2)],
-    ['SOCKS5 0x80 connect + 1-byte RTT p50 (µs) vs direct TCP', f(socks.p50), f(direct.p50), (socks.p50 / direct.p50).toFixed(2)],
-    ['SOCKS5 0x80 connect + 1-byte RTT p99 (µs) vs direct TCP', f(socks.p99), f(direct.p99), (socks.p99 / direct.p99).toFixed(2)],
+    [
+      `HTTP GET throughput (req/s), ${CONC} concurrent`,
+      f(ours.rps),
+      f(base.rps),
+      (ours.rps / base.rps).toFixed(2),
+    ],
+    [
+      'SOCKS5 0x80 connect + 1-byte RTT p50 (µs) vs direct TCP',
+      f(socks.p50),
+      f(direct.p50),
+      (socks.p50 / direct.p50).toFixed(2),
+    ],
+    [
+      'SOCKS5 0x80 connect + 1-byte RTT p99 (µs) vs direct TCP',
+      f(socks.p99),
+      f(direct.p99),
+      (socks.p99 / direct.p99).toFixed(2),
+    ],
   ]
   console.log('| measurement | ours (proxy → tunnel → agent) | baseline (naive proxy → relay) | ratio |')
   console.log('|---|---|---|---|')
   for (const r of rows) console.log(`| ${r.join(' | ')} |`)
 }
 
-main()
-  .catch((err) => {
-    console.error(err)
-    process.exitCode = 1
-  })
-  .finally(() => {
-    for (const c of children) c.kill()
-  })
+if (process.argv[2] === 'child') serveChild()
+else
+  main()
+    .catch((err) => {
+      console.error(err)
+      process.exitCode = 1
+    })
+    .finally(() => {
+      for (const c of children) c.kill()
+    })
