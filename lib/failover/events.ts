@@ -40,3 +40,21 @@ export interface FailoverEventMap {
 export const failoverEvents: EventEmitter<FailoverEventMap> = new EventEmitter<FailoverEventMap>()
 // Many groups × a few subscribers each is normal; the default limit of 10 would warn spuriously.
 failoverEvents.setMaxListeners(100)
+
+/**
+ * Emits an event without letting a throwing listener break a probe or a user's request (health
+ * changes are reported from inside both); the listener's error becomes a process warning.
+ */
+export function emitFailoverEvent<K extends keyof FailoverEventMap>(
+  name: K,
+  ...args: FailoverEventMap[K]
+): void {
+  try {
+    ;(failoverEvents.emit as (n: K, ...a: FailoverEventMap[K]) => boolean)(name, ...args)
+  } catch (err) {
+    process.emitWarning(
+      `A failoverEvents "${name}" listener threw: ${err instanceof Error ? err.message : String(err)}`,
+      'FailoverListenerWarning',
+    )
+  }
+}

@@ -5,7 +5,7 @@
  * a while or on `close()`.
  */
 import { debuglog } from 'node:util'
-import { failoverEvents, type HealthReason } from './events'
+import { emitFailoverEvent as emit, type HealthReason } from './events'
 import type { DestinationGroup, GroupMember, GroupStatus, ProbeSettings } from './group-types'
 import { MemberState, type Transition } from './member-state'
 import { countProbe, countSwitch, recordHealth } from './metrics'
@@ -251,7 +251,7 @@ export class GroupRuntime {
     recordHealth(this.group.name, destination, t === 'up', true)
     if (t === 'down') this.#weighted.reset(destination)
     debug('group %s: member %s %s (%s)', this.group.name, destination, t, reason)
-    failoverEvents.emit(t === 'down' ? 'member-down' : 'member-up', {
+    emit(t === 'down' ? 'member-down' : 'member-up', {
       group: this.group.name,
       destination,
       reason,
@@ -276,7 +276,7 @@ export class GroupRuntime {
     const kind = prev && next.priority < prev.priority ? 'failback' : 'failover'
     countSwitch(g.name, kind)
     debug('group %s: %s %s -> %s', g.name, kind, prev?.destination ?? '-', next.destination)
-    failoverEvents.emit(kind, {
+    emit(kind, {
       group: g.name,
       ...(prev ? { from: prev.destination } : {}),
       to: next.destination,

@@ -1,6 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { runDrill } from '../../lib/failover/find-group'
-import { closeFailover, registerDestinationGroup } from '../../lib/failover/registry'
+import {
+  closeFailover,
+  registerDestinationGroup,
+  unregisterDestinationGroup,
+} from '../../lib/failover/registry'
 import { makeAgent, type Member, startMember, undiciProber } from './helpers'
 
 const cleanups: Array<() => Promise<void> | void> = []
@@ -74,7 +78,14 @@ describe('runDrill', () => {
     expect(r.message).toMatch(/fail-back is disabled/)
   })
 
-  it('throws DESTINATION_NOT_FOUND for an unknown group', async () => {
+  it('throws DESTINATION_NOT_FOUND for an unknown or unregistered group', async () => {
     await expect(runDrill('NOPE')).rejects.toMatchObject({ code: 'DESTINATION_NOT_FOUND' })
+    registerDestinationGroup(
+      { name: 'TMP', members: [{ destination: 'X' }] },
+      { prober: async () => ({ status: 200 }) },
+    )
+    expect(unregisterDestinationGroup('TMP')).toBe(true)
+    expect(unregisterDestinationGroup('TMP')).toBe(false)
+    await expect(runDrill('TMP')).rejects.toMatchObject({ code: 'DESTINATION_NOT_FOUND' })
   })
 })

@@ -212,4 +212,24 @@ describe('GroupRuntime health and priority routing', () => {
     const ms = await waitFor(() => first(rt) === 'A', 2 * INTERVAL + 1000)
     expect(ms).toBeLessThanOrEqual(2 * INTERVAL + 1000)
   })
+
+  it('keeps working when an event listener throws (the error becomes a process warning)', async () => {
+    const { rt } = await setup({ intervalSeconds: 30, timeoutSeconds: 5 })
+    const boom = () => {
+      throw new Error('listener bug')
+    }
+    const warnings: string[] = []
+    const onWarning = (w: Error) => warnings.push(w.message)
+    failoverEvents.on('member-down', boom)
+    process.on('warning', onWarning)
+    cleanups.push(() => {
+      failoverEvents.off('member-down', boom)
+      process.off('warning', onWarning)
+    })
+    rt.observe('A', false)
+    expect(() => rt.observe('A', false)).not.toThrow()
+    expect(first(rt)).toBe('B')
+    await waitFor(() => warnings.length > 0, 1000)
+    expect(warnings[0]).toMatch(/"member-down" listener threw: listener bug/)
+  })
 })
