@@ -1,7 +1,11 @@
 import { type AddressInfo, connect, type Socket } from 'node:net'
 import { SocksClient } from 'socks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTokenAuthenticator, Socks5ConnectivityProxy } from '../../lib/tunnel/proxy'
+import {
+  createTokenAuthenticator,
+  Socks5ConnectivityProxy,
+  trustedAuthenticator,
+} from '../../lib/tunnel/proxy'
 import { closedPort, loopbackOpener, startEchoTcp } from './fixtures/backends'
 import { DEV_SECRET, hsToken } from './fixtures/tokens'
 
@@ -213,6 +217,28 @@ describe('SOCKS5 connectivity proxy (method 0x80)', () => {
       /HostUnreachable/i,
     )
   })
+  it('trusted mode with allowNoAuth accepts method 00 (default location)', async () => {
+    const trusted = new Socks5ConnectivityProxy({
+      openStream: opener,
+      authenticate: trustedAuthenticator('acme'),
+      allowNoAuth: true,
+      port: 0,
+    })
+    const { port } = await trusted.listen()
+    try {
+      const { socket } = await SocksClient.createConnection({
+        proxy: { host: '127.0.0.1', port, type: 5 },
+        command: 'connect',
+        destination: { host: 'db.virtual', port: 3306 },
+        timeout: 5000,
+      })
+      socket.destroy()
+      expect(opener.calls.at(-1)).toMatchObject({ account: 'acme', locationId: '' })
+    } finally {
+      await trusted.close()
+    }
+  })
+
   it("only reaches the caller's own account", async () => {
     const other = await hsToken({ sub: 'sb-conn', account: 'globex' })
     await expect(SocksClient.createConnection(socksOptions(other, '', 'db.virtual', 3306))).rejects.toThrow(
