@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { main } from '../../lib/cli/main'
 import { runDrill } from '../../lib/failover/find-group'
 import {
   closeFailover,
@@ -87,5 +88,19 @@ describe('runDrill', () => {
     expect(unregisterDestinationGroup('TMP')).toBe(true)
     expect(unregisterDestinationGroup('TMP')).toBe(false)
     await expect(runDrill('TMP')).rejects.toMatchObject({ code: 'DESTINATION_NOT_FOUND' })
+  })
+
+  it('drill CLI: usage errors exit 2, an unknown group exits 1 with the error code', async () => {
+    const err: string[] = []
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      err.push(String(chunk))
+      return true
+    })
+    cleanups.push(() => spy.mockRestore())
+    expect(await main(['drill'])).toBe(2)
+    expect(err.join('')).toMatch(/give the name of a destination group/)
+    expect(await main(['drill', 'A', 'B'])).toBe(2)
+    expect(await main(['drill', 'NOPE'])).toBe(1)
+    expect(err.join('')).toMatch(/error DESTINATION_NOT_FOUND: Destination group "NOPE" not found/)
   })
 })
