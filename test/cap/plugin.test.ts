@@ -205,3 +205,30 @@ describe('kinds odata (V4) and rest', () => {
     expect(target.records.at(-1)?.url).toMatch(/^\/rest\/A_SalesOrder\/1000036/)
   })
 })
+
+describe('operations', () => {
+  it("unbound functions and actions go through CAP's URL building and our transport", async () => {
+    const csn = cds.linked(
+      cds.compile.for.nodejs(
+        cds.compile(`service OPS { entity Orders { key ID : String; }
+          function ping(text : String) returns String;
+          action release(order : String) returns String; }`),
+      ),
+    )
+    const srv = await cds.connect.to('OPS', {
+      kind: 'odata-v2',
+      model: csn,
+      credentials: { url: target.url, path: '/ops' },
+    })
+    await srv.send('ping', { text: 'hi' })
+    const last = () => ({
+      method: target.records.at(-1)?.method,
+      url: decodeURIComponent(target.records.at(-1)?.url ?? ''),
+    })
+    expect(last()).toEqual({ method: 'GET', url: "/ops/ping?text='hi'" })
+    await srv.send('release', { order: '1000001' })
+    expect(last()).toEqual({ method: 'POST', url: "/ops/release?order='1000001'" })
+    const status = require('cap-connectivity/cap').connectivityStatus()
+    expect(status.services.find((x: { name: string }) => x.name === 'OPS')?.requests).toBe(2)
+  })
+})
