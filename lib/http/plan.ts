@@ -26,7 +26,7 @@ export interface Plan {
   readonly proxyHeaders: HeaderMap
   /** Principal propagation is active: `Authorization` must not be sent. */
   readonly principalPropagation: boolean
-  /** CSRF cache key: route plus the user for user-dependent authentication. */
+  /** CSRF cache key: route plus the user for user-dependent authentication (computed on first use). */
   readonly csrfKey: string
 }
 
@@ -123,7 +123,7 @@ export async function planRequest(d: HttpDestination, opts: PlanOptions): Promis
     route.userBound ||
     d.authentication === 'OAuth2UserTokenExchange' ||
     d.authentication === 'OAuth2JWTBearer'
-  const csrfKey = `${route.key}|${userDependent ? userKey(opts.jwt) : 'technical'}`
+  let csrfKey: string | undefined
   return {
     destination: d,
     prepared,
@@ -132,7 +132,11 @@ export async function planRequest(d: HttpDestination, opts: PlanOptions): Promis
     headers,
     proxyHeaders,
     principalPropagation: pp,
-    csrfKey,
+    // Only non-safe methods need it; GETs skip decoding the JWT for the key.
+    get csrfKey(): string {
+      csrfKey ??= `${route.key}|${userDependent ? userKey(opts.jwt) : 'technical'}`
+      return csrfKey
+    },
   }
 }
 

@@ -77,11 +77,14 @@ export function getPool(spec: PoolSpec): Pool {
   const hit = pools.get(spec.key)
   const now = Date.now()
   if (hit) {
-    hit.lastUsed = now
     hit.holder.ctx = spec.ctx
-    // Re-insert to keep Map order = least recently used first.
-    pools.delete(spec.key)
-    pools.set(spec.key, hit)
+    // Re-insert to keep Map order = least recently used first; a second's precision is plenty for
+    // eviction, and skipping the re-insert keeps the hot path cheap.
+    if (now - hit.lastUsed > 1000) {
+      pools.delete(spec.key)
+      pools.set(spec.key, hit)
+    }
+    hit.lastUsed = now
     return hit.pool
   }
   const holder = { ctx: spec.ctx }

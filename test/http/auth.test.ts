@@ -119,6 +119,22 @@ describe('authentication types', () => {
     expect(target.records).toHaveLength(0)
   })
 
+  it('caches CSRF tokens per user for user-dependent authentication', async () => {
+    const d = oauth('OAuth2JWTBearer')
+    const a = userJwt('alice', 'prov-zid', 'provider')
+    const b = userJwt('bob', 'prov-zid', 'provider')
+    target.csrfFetches = 0
+    for (const jwt of [a, b, a, b]) {
+      const res = await request(d, { method: 'POST', path: '/csrf/x', body: 'x', jwt })
+      expect(res.status).toBe(200)
+      await res.text()
+    }
+    expect(target.csrfFetches).toBe(2)
+    const posts = target.records.filter((r) => r.method === 'POST')
+    expect(posts[0]?.headers['x-csrf-token']).toBe(posts[2]?.headers['x-csrf-token'])
+    expect(posts[0]?.headers['x-csrf-token']).not.toBe(posts[1]?.headers['x-csrf-token'])
+  })
+
   it('OAuth2Password', async () => {
     const d = oauth('OAuth2Password', { User: 'tech-user', Password: 'pw-SENTINEL' })
     expect(claims(await authHeader(d)).user_name).toBe('tech-user')
