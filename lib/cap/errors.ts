@@ -94,3 +94,14 @@ export function remoteStatusError(status: number, body: unknown, info: RemoteCal
     reason: { response: { status }, request: { method: info.method, path: info.path } },
   })
 }
+
+/** A CAP error (502) for a success answer of an unexpected type (e.g. a logon page in HTML). */
+export function unexpectedContentError(contentType: string, info: RemoteCallInfo): CdsError {
+  return loadCds().error({
+    status: 502,
+    message:
+      `Remote service "${info.service}" (destination "${info.destination}") answered ${info.method} ${info.path} ` +
+      `with ${contentType.split(';')[0]}, which was not requested; often a logon page or a proxy's error page.`,
+    reason: { request: { method: info.method, path: info.path } },
+  })
+}

@@ -9,7 +9,7 @@
 import type { CdsHandler, CdsRequest, RemoteServiceClass, RemoteServiceInstance } from './cds'
 import { loadCds } from './cds'
 import { buildRequestConfig, remoteSettings, responseTarget, returnTypeOf } from './cds-internals'
-import { remoteStatusError, transportError } from './errors'
+import { remoteStatusError, transportError, unexpectedContentError } from './errors'
 import { pluginSettings } from './settings'
 import { purgeForKind, unpackBatchedGet } from './response'
 import { statusOf } from './status'
@@ -119,11 +119,7 @@ async function send(srv: RemoteServiceInstance, req: CdsRequest): Promise<unknow
   const accept = String(headers.accept ?? '')
   if (res.contentType.includes('text/html') && !/text\/html|text\/\*|\*\/\*/.test(accept)) {
     status.failures++
-    throw remoteStatusError(
-      502,
-      "Received content-type 'text/html' which is not part of accepted content types",
-      info,
-    )
+    throw unexpectedContentError(res.contentType, info)
   }
   const result = purgeForKind(service.kind, body, responseTarget(req), returnTypeOf(req))
   return req.query?.SELECT?.one && Array.isArray(result) ? result[0] : result
