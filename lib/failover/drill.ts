@@ -10,6 +10,12 @@ import type { GroupEntry } from './registry'
 import { matchesStatus } from './status-range'
 
 export interface DrillOptions {
+  /**
+   * `mark-down` (default): the member is marked down at once; the times show the switch inside the client.
+   * `probe-failures`: the member's probes fail from now on (inside this process), so the time to fail
+   * over includes detection by probes, as in a real outage.
+   */
+  readonly mode?: 'mark-down' | 'probe-failures'
   /** Pause between drill requests in ms (default: a tenth of the probe interval, 20-250 ms). */
   readonly requestIntervalMs?: number
   /** How long the member is held down after another member took over, in ms (default: 5 request intervals). */
@@ -32,6 +38,7 @@ export interface DrillResult {
   readonly ok: boolean
   readonly group: string
   readonly routing: 'priority' | 'weighted'
+  readonly mode: 'mark-down' | 'probe-failures'
   /** The member that was taken out. */
   readonly member?: string
   /** The member that served first during the outage. */
@@ -58,7 +65,13 @@ export async function drillGroup(entry: GroupEntry, options: DrillOptions = {}):
   const detectionBoundMs = probe.intervalMs * probe.toleratedFailures + probe.timeoutMs
   const start = Date.now()
   const servedBy: DrillRequest[] = []
-  const base = { group: g.name, routing: g.routing, detectionBoundMs, servedBy }
+  const mode = options.mode ?? 'mark-down'
+  if (mode !== 'mark-down' && mode !== 'probe-failures') {
+    throw new RangeError('runDrill: options.mode must be "mark-down" or "probe-failures"')
+  }
+  const base = { group: g.name, routing: g.routing, mode, detectionBoundMs, servedBy }
+  const outage = (member: string, on: boolean): void =>
+    mode === 'mark-down' ? runtime.setDrill(member, on) : runtime.simulateProbeFailures(member, on)
 
   const send = async (phase: DrillRequest['phase']): Promise<DrillRequest> => {
     let member: string | undefined
@@ -129,9 +142,10 @@ export async function drillGroup(entry: GroupEntry, options: DrillOptions = {}):
     })
   }
 
-  // Outage: the member is marked down now; measure until another member answers as expected.
+  // Outage: the member is marked down now (or its probes start failing); measure until another
+  // member answers as expected.
   const t0 = Date.now()
-  runtime.setDrill(drilled, true)
+  outage(drilled, true)
   let takeover: string | undefined
   let timeToFailoverMs: number | null = null
   try {
@@ -150,7 +164,7 @@ export async function drillGroup(entry: GroupEntry, options: DrillOptions = {}):
       await send('outage')
     }
   } finally {
-    runtime.setDrill(drilled, false)
+    outage(drilled, false)
   }
   if (!takeover) {
     const message = `No healthy member took over from "${drilled}" within ${detectionBoundMs + 1000} ms.`
@@ -192,6 +206,7 @@ function ordered(r: DrillResult): DrillResult {
     ok,
     group,
     routing,
+    mode,
     member,
     takeover,
     timeToFailoverMs,
@@ -206,6 +221,7 @@ function ordered(r: DrillResult): DrillResult {
     timeToFailbackMs,
     group,
     routing,
+    mode,
     ...(member === undefined ? {} : { member }),
     ...(takeover === undefined ? {} : { takeover }),
     detectionBoundMs,

@@ -38,6 +38,7 @@ export class GroupRuntime {
   readonly #inflight = new Map<string, AbortController>()
   readonly #weighted = new SmoothWeighted()
   readonly #probedSinceStart = new Set<string>()
+  readonly #simulated = new Set<string>()
   #roundWaiters: Array<() => void> = []
   #probing = false
   #closed = false
@@ -90,6 +91,16 @@ export class GroupRuntime {
   }
 
   /** Starts or ends a drill outage of one member. */
+  /**
+   * Starts or ends a drill that fails the member's probes inside this process (the member itself is
+   * untouched), so the drill measures detection by probes as in a real outage.
+   */
+  simulateProbeFailures(destination: string, on: boolean): void {
+    this.#state(destination)
+    if (on) this.#simulated.add(destination)
+    else this.#simulated.delete(destination)
+  }
+
   setDrill(destination: string, on: boolean): void {
     const s = this.#state(destination)
     const t = s.setDrill(on)
@@ -176,7 +187,7 @@ export class GroupRuntime {
   #tick(destination: string): void {
     if (this.#closed || !this.#probing) return
     const { intervalMs } = this.group.probe
-    const drilling = [...this.#members.values()].some((s) => s.drillOutage)
+    const drilling = this.#simulated.size > 0 || [...this.#members.values()].some((s) => s.drillOutage)
     if (!drilling && Date.now() - this.#lastUsed > Math.max(intervalMs * IDLE_INTERVALS, MIN_IDLE_MS)) {
       debug('group %s: idle, probes stopped', this.group.name)
       this.#stop()
@@ -208,7 +219,12 @@ export class GroupRuntime {
     let status: number | undefined
     let error: string | undefined
     try {
-      const res = await Promise.race([this.#prober(destination, probe, controller.signal), aborted])
+      const res = await Promise.race([
+        this.#simulated.has(destination)
+          ? Promise.reject(new Error('simulated outage (drill)'))
+          : this.#prober(destination, probe, controller.signal),
+        aborted,
+      ])
       status = res.status
       ok = status === undefined || matchesStatus(status, probe.expectedStatus)
       if (!ok) error = `unexpected status ${status}`

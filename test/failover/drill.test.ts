@@ -50,6 +50,27 @@ describe('runDrill', () => {
     expect(JSON.parse(JSON.stringify(r))).toMatchObject({ ok: true, timeToFailoverMs: r.timeToFailoverMs })
   })
 
+  it('probe-failures mode measures detection by probes within interval × toleratedFailures + timeout + 1 s', async () => {
+    const ms = await members('EU', 'US')
+    const agent = makeAgent()
+    cleanups.push(() => agent.close())
+    registerDestinationGroup(
+      { name: 'CPI', members: [{ destination: 'EU' }, { destination: 'US' }], probe },
+      { prober: undiciProber(ms, agent) },
+    )
+    const r = await runDrill('CPI', { mode: 'probe-failures' })
+    expect(r).toMatchObject({ ok: true, mode: 'probe-failures', member: 'EU', takeover: 'US' })
+    // Detection takes at least one more probe (toleratedFailures 2) and at most the bound.
+    expect(r.timeToFailoverMs as number).toBeGreaterThanOrEqual(100)
+    expect(r.timeToFailoverMs as number).toBeLessThanOrEqual(r.detectionBoundMs + 1000)
+    expect(r.timeToFailbackMs as number).toBeLessThanOrEqual(2 * 200 + 1000)
+    // Until detection, the member still served: nothing was changed on it.
+    expect(r.servedBy.filter((s) => s.phase === 'outage')[0]?.member).toBe('EU')
+    // The member itself was never failing: its real probe endpoint kept answering 200.
+    expect((ms.EU as Member).probeStatus).toBe(200)
+    await expect(runDrill('CPI', { mode: 'bogus' as 'mark-down' })).rejects.toThrow(RangeError)
+  })
+
   it('fails when no healthy member takes over', async () => {
     const ms = await members('EU', 'US')
     const agent = makeAgent()

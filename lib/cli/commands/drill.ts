@@ -7,7 +7,7 @@ import { runDrill } from '../../failover/find-group'
 import { closeFailover } from '../../failover/registry'
 import { type Command, UsageError } from '../command'
 
-const help = `Usage: cap-connectivity drill GROUP [--file destinations.json] [--json]
+const help = `Usage: cap-connectivity drill GROUP [--file destinations.json] [--mode mark-down|probe-failures] [--json]
 
 Runs a DR drill on a destination group: the member now serving is marked down inside this
 process (a simulated outage; nothing changes on the remote system), the group's probe request is
@@ -16,6 +16,9 @@ until it serves again.
 
 Options:
   --file PATH   destinations file with the group (default: the configured file, ./destinations.json)
+  --mode MODE   mark-down (default): the member is marked down at once, the times show the switch
+                inside the client; probe-failures: its probes fail from now on, so the time to fail
+                over includes detection (at most interval x toleratedFailures + timeout)
   --json        print one JSON object { ok, timeToFailoverMs, timeToFailbackMs, servedBy, ... }
 
 Exit code 0 when another healthy member took over (and the member came back where fail-back
@@ -24,19 +27,23 @@ applies), 1 otherwise.
 
 export const command: Command = {
   help,
-  options: { file: { type: 'string', short: 'f' }, json: { type: 'boolean' } },
+  options: { file: { type: 'string', short: 'f' }, mode: { type: 'string' }, json: { type: 'boolean' } },
   async run(args) {
     const [group, ...extra] = args.positionals
     if (!group) throw new UsageError('drill: give the name of a destination group.')
     if (extra.length) throw new UsageError(`drill: unexpected argument "${extra[0]}".`)
     const file = args.flags.file
+    const mode = args.flags.mode ?? 'mark-down'
+    if (mode !== 'mark-down' && mode !== 'probe-failures') {
+      throw new UsageError(`drill: --mode must be "mark-down" or "probe-failures", not "${String(mode)}".`)
+    }
     try {
-      const result = await runDrill(group, typeof file === 'string' ? { file } : {})
+      const result = await runDrill(group, { mode, ...(typeof file === 'string' ? { file } : {}) })
       if (args.flags.json) {
         process.stdout.write(`${JSON.stringify(result)}\n`)
       } else {
         const lines = [
-          `Drill of group "${result.group}" (${result.routing} routing)`,
+          `Drill of group "${result.group}" (${result.routing} routing, ${result.mode})`,
           ...result.servedBy.map(
             (r) =>
               `  ${String(r.atMs).padStart(6)} ms  ${r.phase.padEnd(8)}  ${r.member ?? '-'}  ${r.status ?? ''}${r.error ? `  ${r.error}` : ''}`,
