@@ -109,7 +109,13 @@ export interface Cds {
   readonly RemoteService: RemoteServiceClass
   readonly services: Record<string, unknown>
   log(name: string): CdsLogger
-  error(opts: { status: number; message: string; code?: string; reason?: unknown }): CdsError
+  /** `cds.error(…)` throws; `new cds.error(…)` returns the error. */
+  readonly error: new (opts: {
+    status: number
+    message: string
+    code?: string
+    reason?: unknown
+  }) => CdsError
   on(event: string, listener: (...args: never[]) => void): unknown
 }
 

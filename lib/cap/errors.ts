@@ -56,7 +56,7 @@ export function transportError(err: unknown, info: RemoteCallInfo): CdsError {
   const cds = loadCds()
   if (isConnectivityError(err)) {
     const status = statusForCode(err.code)
-    return cds.error({
+    return new cds.error({
       status,
       code: err.code,
       message: `Remote service "${info.service}" (destination "${info.destination}") is unavailable: ${err.message}${hint(err.code)}`,
@@ -64,7 +64,7 @@ export function transportError(err: unknown, info: RemoteCallInfo): CdsError {
     })
   }
   const message = err instanceof Error ? err.message : String(err)
-  return cds.error({
+  return new cds.error({
     status: 502,
     message: `Request to remote service "${info.service}" (destination "${info.destination}") failed: ${message}`,
     reason: { request: { method: info.method, path: info.path } },
@@ -86,7 +86,7 @@ function remoteMessage(body: unknown): string | undefined {
 /** A CAP error (502) for an error status the remote system answered with. */
 export function remoteStatusError(status: number, body: unknown, info: RemoteCallInfo): CdsError {
   const detail = remoteMessage(body)
-  return loadCds().error({
+  return new (loadCds().error)({
     status: 502,
     message:
       `Error during request to remote service "${info.service}" (destination "${info.destination}"): ` +
@@ -97,7 +97,7 @@ export function remoteStatusError(status: number, body: unknown, info: RemoteCal
 
 /** A CAP error (502) for a success answer of an unexpected type (e.g. a logon page in HTML). */
 export function unexpectedContentError(contentType: string, info: RemoteCallInfo): CdsError {
-  return loadCds().error({
+  return new (loadCds().error)({
     status: 502,
     message:
       `Remote service "${info.service}" (destination "${info.destination}") answered ${info.method} ${info.path} ` +

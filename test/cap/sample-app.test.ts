@@ -282,8 +282,19 @@ describe('agent outage', () => {
     expect(res.status).toBe(503)
     expect(res.data.error.message).toMatch(/agent/i)
     expect(res.data.error.message).toContain('S4')
+    const down = (await get('/connectivity/status')).data
+    expect(down.destination).toMatchObject({ name: 'S4', reachable: false, route: 'tunnel' })
+    expect(down.destination.errorCode).toMatch(/NO_AGENT/)
+    expect(down.lastError).toMatch(/agent/i)
+    expect(down.failures).toBeGreaterThan(0)
+
     await startAgent()
     const ok = await get('/odata/v4/sales/SalesOrders?$top=1')
     expect(ok.status).toBe(200)
+    const up = (await get('/connectivity/status')).data
+    expect(up.destination.reachable).toBe(true)
+    expect(
+      up.services.find((x: { name: string }) => x.name === 'API_SALES_ORDER_SRV').lastError,
+    ).toBeUndefined()
   })
 })
