@@ -65,6 +65,14 @@ beforeAll(async () => {
   stack = await startStack({ trustedAccount: 'acme' })
   children.push(await spawnProc(agentSpec('agent-a', backA.port)))
   children.push(await spawnProc(agentSpec('agent-b', backB.port)))
+  // Both agents' mapping announcements must have arrived before the load starts.
+  const until = Date.now() + 5000
+  while (
+    stack.server.agents('acme').filter((a) => a.locationId === 'ha' && a.mappings.length > 0).length < 2
+  ) {
+    if (Date.now() > until) throw new Error('agents did not announce their mappings')
+    await new Promise((r) => setTimeout(r, 10))
+  }
 }, 60_000)
 afterAll(async () => {
   await Promise.all(children.map((c) => c.kill('SIGKILL')))

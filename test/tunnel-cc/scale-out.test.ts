@@ -60,6 +60,17 @@ function get(proxyPort: number, path: string): Promise<{ status: number; body: s
   })
 }
 
+/** Right after 'connected' the agent's mapping announcement may still be on its way (403/503 for a moment). */
+async function getWhenAnnounced(proxyPort: number, path: string): Promise<{ status: number; body: string }> {
+  const until = Date.now() + 5000
+  let r = await get(proxyPort, path)
+  while ((r.status === 403 || r.status === 503) && Date.now() < until) {
+    await new Promise((res) => setTimeout(res, 25))
+    r = await get(proxyPort, path)
+  }
+  return r
+}
+
 beforeAll(async () => {
   backend = await startEchoHttp()
   servers.push(
@@ -76,7 +87,7 @@ describe('scale-out: three server processes', () => {
     const agent = await spawnProc(agentSpec({ urls: servers.map((s) => `ws://127.0.0.1:${s.info.port}/`) }))
     agents.push(agent)
     for (const [i, s] of servers.entries()) {
-      const r = await get(s.info.httpPort ?? 0, `/via/${i}`)
+      const r = await getWhenAnnounced(s.info.httpPort ?? 0, `/via/${i}`)
       expect(r.status, `instance ${i}`).toBe(200)
       expect((JSON.parse(r.body) as SeenRequest).url).toBe(`/via/${i}`)
     }
@@ -105,7 +116,7 @@ describe('scale-out: three server processes', () => {
       agents.push(agent)
       expect(router.routed).toEqual([1, 1, 1])
       for (const [i, s] of servers.entries()) {
-        const r = await get(s.info.httpPort ?? 0, `/cf/${i}`)
+        const r = await getWhenAnnounced(s.info.httpPort ?? 0, `/cf/${i}`)
         expect(r.status, `instance ${i}`).toBe(200)
       }
     } finally {
