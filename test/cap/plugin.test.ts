@@ -14,7 +14,7 @@ const { startS4Mock } = require('../../sample-app/s4-mock/launch.js')
 const cds = require('@sap/cds')
 const { SELECT, INSERT } = cds.ql
 // The built package, as CAP loads it (one module instance with the plugin).
-const { registerDestination } = require('cap-connectivity')
+const { registerDestination, registerDestinationGroup, closeFailover } = require('cap-connectivity')
 
 const APP = path.resolve(__dirname, '..', '..', 'sample-app')
 const model = path.join(APP, 'srv', 'external', 'API_SALES_ORDER_SRV')
@@ -45,6 +45,7 @@ beforeAll(async () => {
 }, 60_000)
 
 afterAll(async () => {
+  await closeFailover()
   await target?.close()
   await mock?.stop()
 })
@@ -230,5 +231,30 @@ describe('operations', () => {
     expect(last()).toEqual({ method: 'POST', url: "/ops/release?order='1000001'" })
     const status = require('cap-connectivity/cap').connectivityStatus()
     expect(status.services.find((x: { name: string }) => x.name === 'OPS')?.requests).toBe(2)
+  })
+})
+
+describe('failover groups', () => {
+  it('a destination group name in credentials.destination fails over to the next member', async () => {
+    const dest = (Name: string, URL: string) => ({
+      Name,
+      Type: 'HTTP',
+      URL,
+      ProxyType: 'Internet',
+      Authentication: 'NoAuthentication',
+    })
+    registerDestination(dest('ERP_DOWN', 'http://127.0.0.1:9'))
+    registerDestination(dest('ERP_UP', target.url))
+    registerDestinationGroup({
+      name: 'ERP',
+      routing: 'priority',
+      members: [
+        { destination: 'ERP_DOWN', priority: 1 },
+        { destination: 'ERP_UP', priority: 2 },
+      ],
+    })
+    const srv = await cds.connect.to('ERP_SRV', opts({ destination: 'ERP', path: '/group' }))
+    await srv.run(SELECT.from('API_SALES_ORDER_SRV.A_SalesOrder').limit(1))
+    expect(target.records.at(-1)?.url).toMatch(/^\/group\/A_SalesOrder\?/)
   })
 })
