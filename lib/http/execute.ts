@@ -3,17 +3,34 @@
  * written for `@sap-cloud-sdk/http-client` switches by changing one import.
  */
 import { assertUsableJwt } from '../auth/jwt'
+import { type CloudSdkDestination, fromCloudSdkDestination } from '../destination/cloud-sdk'
 import type { Destination } from '../destination/types'
 import { TransportError } from '../errors'
 import { request, requestResolved } from './request'
 import { resolveHttpDestination } from './resolve'
 import type { RequestBody } from './types'
 
-/** `{ destinationName, jwt }` as in the Cloud SDK, a destination name, or a Destination. */
+/**
+ * `{ destinationName, jwt }` as in the Cloud SDK, a destination name, a Destination, or a Cloud SDK
+ * destination object (`{ url, authentication?, username?, … }`).
+ */
 export type DestinationOrFetchOptions =
   | string
   | Destination
+  | CloudSdkDestination
   | { destinationName: string; jwt?: string; tenant?: string }
+
+// Cloud SDK destination objects are converted once, so repeated calls reuse our per-destination caches.
+const converted = new WeakMap<object, Destination>()
+
+function fromSdk(d: CloudSdkDestination): Destination {
+  let hit = converted.get(d)
+  if (!hit) {
+    hit = fromCloudSdkDestination(d)
+    converted.set(d, hit)
+  }
+  return hit
+}
 
 /** The Cloud SDK's request config (subset). */
 export interface HttpRequestConfig {
@@ -55,6 +72,11 @@ export class HttpStatusError extends TransportError {
   }
 }
 
+/** Our destinations carry `properties` and `source`; Cloud SDK objects do not. */
+function isOurs(d: Destination | CloudSdkDestination): d is Destination {
+  return 'properties' in d && 'source' in d
+}
+
 function isJson(contentType: string | string[] | undefined): boolean {
   const v = Array.isArray(contentType) ? contentType[0] : contentType
   return v !== undefined && /[/+]json\b/i.test(v)
@@ -80,9 +102,13 @@ export async function executeHttpRequest<T = unknown>(
       : undefined
   const jwt = fetchOpts?.jwt
   const tenant = fetchOpts?.tenant
-  const target: string | Destination = fetchOpts
-    ? fetchOpts.destinationName
-    : (destination as string | Destination)
+  let target: string | Destination
+  if (fetchOpts) target = fetchOpts.destinationName
+  else if (typeof destination === 'string') target = destination
+  else {
+    const d = destination as Destination | CloudSdkDestination
+    target = isOurs(d) ? d : fromSdk(d)
+  }
   if (jwt !== undefined) assertUsableJwt(jwt)
   const init = {
     method: (config.method ?? 'GET').toUpperCase(),

@@ -124,6 +124,16 @@ describe('executeHttpRequest (Cloud SDK call shape)', () => {
     expect(target.records.filter((r) => r.method === 'HEAD')).toHaveLength(1)
   })
 
+  it('accepts a Cloud SDK destination object ({ url, username, password })', async () => {
+    const sdkDest = { url: `${target.url}/sdk`, username: 'u', password: 'p' }
+    const res = await executeHttpRequest<{ url: string; headers: Record<string, string> }>(sdkDest, {
+      method: 'get',
+      url: '/a',
+    })
+    expect(res.data.url).toBe('/sdk/a')
+    expect(res.data.headers.authorization).toBe(`Basic ${Buffer.from('u:p').toString('base64')}`)
+  })
+
   it('throws HTTP_ERROR with response for status >= 400, like the SDK', async () => {
     const d = httpDest({ Name: 'OBJ', URL: target.url })
     const e = await executeHttpRequest(d, { url: '/status/500' }).catch((err: unknown) => err)
