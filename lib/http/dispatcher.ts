@@ -8,9 +8,9 @@ import { assertUsableJwt } from '../auth/jwt'
 import type { Destination } from '../destination/types'
 import { TransportError } from '../errors'
 import { csrfToken, needsCsrf } from './csrf'
-import { fetchCsrf } from './exchange'
+import { fetchCsrf, proxyStatusError } from './exchange'
 import { type HeaderMap, mergeCookies, validHeaders } from './headers'
-import { planRequest, requestTarget } from './plan'
+import { type Plan, planRequest, requestTarget } from './plan'
 import { DEFAULT_TIMEOUT_MS } from './prepare'
 import { resolveHttpDestination } from './resolve'
 import type { PrincipalPropagationMode } from './types'
@@ -114,7 +114,11 @@ class DestinationDispatcher extends Dispatcher {
     Object.assign(headers, plan.proxyHeaders)
     const { path, host } = requestTarget(plan, opts.path)
     if (host) headers.host = host
-    plan.dispatcher.dispatch({ ...opts, origin: plan.route.poolOrigin, path, headers }, handler)
+    const what = `${method} ${plan.prepared.url.origin}${String(opts.path).split('?', 1)[0]} (destination "${d.name}")`
+    plan.dispatcher.dispatch(
+      { ...opts, origin: plan.route.poolOrigin, path, headers },
+      plan.route.kind === 'http-proxy' ? proxyAwareHandler(handler, plan, what) : handler,
+    )
   }
 
   override async close(): Promise<void> {
@@ -122,6 +126,54 @@ class DestinationDispatcher extends Dispatcher {
   }
 
   override async destroy(): Promise<void> {}
+}
+
+interface Controller {
+  abort(reason: Error): void
+}
+type NewHandler = {
+  onRequestStart?: (c: Controller, ctx: unknown) => void
+  onRequestUpgrade?: (...args: unknown[]) => void
+  onResponseStart?: (
+    c: Controller,
+    status: number,
+    headers: Record<string, string | string[] | undefined>,
+    text: string,
+  ) => void
+  onResponseData?: (c: Controller, chunk: Buffer) => void
+  onResponseEnd?: (c: Controller, trailers: unknown) => void
+  onResponseError?: (c: Controller | null, err: Error) => void
+}
+
+/** Turns the proxy's own 407/503/403 answers into coded errors, as request() does. */
+function proxyAwareHandler(
+  handler: Dispatcher.DispatchHandler,
+  plan: Plan,
+  what: string,
+): Dispatcher.DispatchHandler {
+  const h = handler as unknown as NewHandler
+  let failed = false
+  const wrapped: NewHandler = {
+    onRequestStart: (c, ctx) => h.onRequestStart?.(c, ctx),
+    onResponseStart: (c, status, headers, text) => {
+      const err = proxyStatusError(plan, status, headers, what)
+      if (err) {
+        failed = true
+        c.abort(err)
+        return
+      }
+      h.onResponseStart?.(c, status, headers, text)
+    },
+    onResponseData: (c, chunk) => {
+      if (!failed) h.onResponseData?.(c, chunk)
+    },
+    onResponseEnd: (c, trailers) => {
+      if (!failed) h.onResponseEnd?.(c, trailers)
+    },
+    onResponseError: (c, err) => h.onResponseError?.(c, err),
+  }
+  if (h.onRequestUpgrade) wrapped.onRequestUpgrade = (...args) => h.onRequestUpgrade?.(...args)
+  return wrapped as unknown as Dispatcher.DispatchHandler
 }
 
 /**

@@ -21,31 +21,47 @@ export async function discard(res: Response): Promise<void> {
 }
 
 /** Turns the proxy's own answers (407, 503 no agent, marked 403) into coded errors. */
-export async function proxyAnswer(plan: Plan, res: Response, what: string): Promise<void> {
-  if (plan.route.kind !== 'http-proxy') return
-  const marked = res.headers['proxy-status'] !== undefined
+/**
+ * The coded error for a proxy's own answer (407; 503 from the connectivity proxy; 403 marked with a
+ * `Proxy-Status` header), or undefined when the response is the backend's.
+ */
+export function proxyStatusError(
+  plan: Plan,
+  status: number,
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+  what: string,
+): TransportError | undefined {
+  if (plan.route.kind !== 'http-proxy') return undefined
+  const marked = headers['proxy-status'] !== undefined
   const onPremise = plan.route.binding !== undefined
-  let error: TransportError | undefined
-  const details = { requestSent: false, status: res.status, destination: plan.destination.name }
-  if (res.status === 407) {
-    error = new TransportError(
+  const details = { requestSent: false, status, destination: plan.destination.name }
+  if (status === 407) {
+    return new TransportError(
       'PROXY_AUTH_FAILED',
       `The proxy rejected its authorization (407) for ${what}; check the connectivity binding and the token's tenant.`,
       { details },
     )
-  } else if (res.status === 503 && (onPremise || marked)) {
-    error = new TransportError(
+  }
+  if (status === 503 && (onPremise || marked)) {
+    return new TransportError(
       'NO_AGENT',
       `No Cloud Connector or agent serves ${what} (503 from the connectivity proxy); check that it is connected and the location id "${plan.destination.locationId}".`,
       { details },
     )
-  } else if (res.status === 403 && marked) {
-    error = new TransportError(
+  }
+  if (status === 403 && marked) {
+    return new TransportError(
       'ACCESS_DENIED',
       `The connectivity proxy or agent denied ${what} (403); expose the host and path in the Cloud Connector / agent mapping.`,
       { details },
     )
   }
+  return undefined
+}
+
+/** Throws the coded error for a proxy's own answer (draining it first); backend responses pass. */
+export async function proxyAnswer(plan: Plan, res: Response, what: string): Promise<void> {
+  const error = proxyStatusError(plan, res.status, res.headers, what)
   if (error) {
     await discard(res)
     throw error

@@ -77,6 +77,31 @@ describe('createDispatcher with undici fetch', () => {
     expect(proxy.records[0]?.target).toBe('http://virtual-s4:44300/sap/x?y=1')
   })
 
+  it('turns a 503 of the connectivity proxy into NO_AGENT for fetch', async () => {
+    process.env.VCAP_SERVICES = JSON.stringify({
+      connectivity: [
+        {
+          label: 'connectivity',
+          name: 'c',
+          credentials: {
+            onpremise_proxy_host: '127.0.0.1',
+            onpremise_proxy_http_port: String(proxy.httpPort),
+          },
+        },
+      ],
+    })
+    const d = httpDest({
+      Name: 'OPX',
+      URL: 'http://virtual-s4:44300',
+      ProxyType: 'OnPremise',
+      CloudConnectorLocationId: 'NOWHERE',
+    })
+    const err = await fetch('http://virtual-s4:44300/x', { dispatcher: createDispatcher(d) }).catch(
+      (e: Error) => e,
+    )
+    expect(hasErrorCode((err as Error).cause, 'NO_AGENT')).toBe(true)
+  })
+
   it('refuses a URL whose origin is not the destination (credentials never leave)', async () => {
     const d = httpDest({ Name: 'F', URL: target.url, User: 'u', Password: 'secret-SENTINEL' })
     const err = await fetch(`http://127.0.0.1:${proxy.httpPort}/x`, {
