@@ -90,6 +90,20 @@ function startCapApp({ port, env, silent }) {
   })
 }
 
+/**
+ * Resolves once the server lists an agent for `location` with its mappings: right after the
+ * agent's 'connected' event its ANNOUNCE may still be in flight, and a stream opened in that
+ * window is refused.
+ */
+async function announced(server, location, timeoutMs = 5000) {
+  const until = Date.now() + timeoutMs
+  while (!server.agents(ACCOUNT).some((a) => a.locationId === location && a.mappings.length > 0)) {
+    if (Date.now() > until)
+      throw new Error(`No agent announced location "${location}" within ${timeoutMs} ms`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
 function stopChild(child, ms = 5000) {
   return new Promise((resolve) => {
     if (!child || child.exitCode !== null || child.signalCode !== null) return resolve()
@@ -132,6 +146,7 @@ async function startDemo({ port = 4004, silent = true, mockLog } = {}) {
         httpHooks: principalHooks(),
       })
       await parts.agent.start()
+      await announced(parts.server, LOCATION)
     }
     await startAgent()
     parts.cap = await startCapApp({
@@ -168,4 +183,4 @@ async function startDemo({ port = 4004, silent = true, mockLog } = {}) {
   }
 }
 
-module.exports = { startDemo, stopChild, ACCOUNT, LOCATION, ODATA_PATH }
+module.exports = { startDemo, stopChild, announced, ACCOUNT, LOCATION, ODATA_PATH }

@@ -13,6 +13,7 @@ const { createDevToken, TunnelAgent, TunnelServer } = require('cap-connectivity/
 const { createPrincipalHook } = require('../../dist/tunnel/principal')
 
 const { startS4Mock } = require('../../sample-app/s4-mock/launch.js')
+const { announced } = require('../../sample-app/scripts/demo.js')
 const cds = require('@sap/cds')
 
 const APP = path.resolve(__dirname, '..', '..', 'sample-app')
@@ -27,7 +28,12 @@ interface MockRequest {
   via: string | null
 }
 let mock: { url: string; port: number; stop(): Promise<void>; requests(): Promise<MockRequest[]> }
-let server: { listen(): Promise<void>; close(): Promise<void>; address(): unknown }
+let server: {
+  listen(): Promise<void>
+  close(): Promise<void>
+  address(): unknown
+  agents(account?: string): { locationId: string; mappings: unknown[] }[]
+}
 let tunnelUrl: string
 let agent: Agent
 const token = (subject: string) => createDevToken({ secret, subject, account: 'demo', ttlSeconds: 3600 })
@@ -62,6 +68,8 @@ async function startAgent(): Promise<void> {
     httpHooks: [createPrincipalHook()],
   })
   await agent.start()
+  // The ANNOUNCE of the agent's mappings may trail its 'connected'; wait for it.
+  await announced(server, 'dc1')
 }
 
 // Registered before cds.test(), so it runs before the app boots.
