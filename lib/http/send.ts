@@ -167,6 +167,8 @@ export function send(
         arm()
         body = new Readable({
           read() {
+            // The consumer wants data again: the idle deadline runs from here.
+            if (!finished) arm()
             c.resume()
           },
           destroy(err, cb) {
@@ -183,7 +185,12 @@ export function send(
       },
       onResponseData(c: Controller, chunk: Buffer): void {
         arm()
-        if (body && !body.push(chunk)) c.pause()
+        if (body && !body.push(chunk)) {
+          // A slow consumer is not a slow server: stop the deadline while we hold the body back.
+          if (timer) clearTimeout(timer)
+          timer = undefined
+          c.pause()
+        }
       },
       onResponseEnd(): void {
         finished = true

@@ -129,6 +129,14 @@ describe('request — timeouts and aborts', () => {
     expect(Date.now() - started).toBeLessThan(2000)
   })
 
+  it('does not time out a slow consumer of a large body (backpressure pauses the deadline)', async () => {
+    const d = httpDest({ Name: 'T', URL: target.url })
+    const res = await request(d, { path: '/big?kb=2048', timeout: 300 })
+    expect(res.status).toBe(200)
+    await new Promise((r) => setTimeout(r, 600))
+    expect((await res.arrayBuffer()).byteLength).toBe(2048 * 1024)
+  })
+
   it('honours the destination timeout property', async () => {
     const d = httpDest({ Name: 'T', URL: target.url, timeout: '150' })
     const e = await rejection(request(d, { path: '/slow?ms=5000' }))
