@@ -24,7 +24,7 @@ async function setup(names: string[], extra: Record<string, unknown> = {}) {
       destination: n,
       ...(extra.routing === 'weighted' ? { weight: n === 'A' ? 3 : 1 } : {}),
     })),
-    probe: { path: '/health', intervalSeconds: 0.2, timeoutSeconds: 0.1, toleratedFailures: 2 },
+    probe: { path: '/health', intervalSeconds: 0.3, timeoutSeconds: 0.25, toleratedFailures: 2 },
     ...extra,
   })
   const rt = new GroupRuntime(group, undiciProber(members, agent))
@@ -126,7 +126,11 @@ describe('executeOnGroup retry rules', () => {
   })
 
   it('treats a listed status like a failure: GET retried, POST not retried', async () => {
-    const { members, agent, rt } = await setup(['A', 'B'], { retryOn: ['connect-error', 'timeout', '503'] })
+    const { members, agent, rt } = await setup(['A', 'B'], {
+      retryOn: ['connect-error', 'timeout', '503'],
+      // Slow probes: only the real requests decide A's health here.
+      probe: { path: '/health', intervalSeconds: 30, timeoutSeconds: 5, toleratedFailures: 2 },
+    })
     ;(members.A as Member).status = 503
     expect(await text(executeOnGroup(rt, undiciAttempt(members, agent, 'GET')))).toBe('200 B')
     const err = await executeOnGroup(rt, undiciAttempt(members, agent, 'POST', { body: 'x' })).catch(
@@ -169,7 +173,8 @@ describe('executeOnGroup retry rules', () => {
     expect(Math.abs((served['200 A'] ?? 0) / N - 0.75)).toBeLessThanOrEqual(0.05)
     expect((served['200 A'] ?? 0) + (served['200 B'] ?? 0)).toBe(N)
     expect(rt.status()).toMatchObject({ routing: 'weighted', members: [{ weight: 3 }, { weight: 1 }] })
-    // With A down, B takes everything.
+    // With A down (its probes fail too, so it stays down), B takes everything.
+    ;(members.A as Member).probeStatus = 500
     rt.observe('A', false)
     rt.observe('A', false)
     for (let i = 0; i < 10; i++)
