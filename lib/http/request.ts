@@ -12,7 +12,7 @@ import { type CsrfEntry, csrfToken, dropCsrfToken, needsCsrf } from './csrf'
 import { discard, fetchCsrf, proxyAnswer } from './exchange'
 import { type HeaderMap, mergeCookies, validHeaders } from './headers'
 import { planRequest, requestTarget } from './plan'
-import { buildPath, DEFAULT_TIMEOUT_MS } from './prepare'
+import { buildPath, DEFAULT_TIMEOUT_MS, prepareDestination } from './prepare'
 import { resolveHttpDestination } from './resolve'
 import type { Response } from './response'
 import { send } from './send'
@@ -78,14 +78,11 @@ export async function request(
 
 /** {@link request} for an already resolved HTTP destination. */
 export async function requestResolved(d: HttpDestination, init: RequestInit): Promise<Response> {
-  const plan = await planRequest(d, {
-    jwt: init.jwt,
-    tenant: init.tenant,
-    principalPropagation: init.principalPropagation,
-  })
+  // Everything about the call itself is checked before any token fetch or connection.
+  const prepared = prepareDestination(d)
   const method = (init.method ?? 'GET').toUpperCase()
   const caller = validHeaders(init.headers, 'caller', d.name)
-  if (plan.principalPropagation && caller.authorization !== undefined) {
+  if (d.authentication === 'PrincipalPropagation' && caller.authorization !== undefined) {
     throw new TransportError(
       'REQUEST_INVALID',
       `Destination "${d.name}" uses principal propagation; an Authorization header must not be sent with it. The request was not sent.`,
@@ -94,8 +91,13 @@ export async function requestResolved(d: HttpDestination, init: RequestInit): Pr
       },
     )
   }
-  const pathAndQuery = buildPath(plan.prepared, init.path, init.query)
+  const pathAndQuery = buildPath(prepared, init.path, init.query)
   const body = encodeBody(init.body)
+  const plan = await planRequest(d, {
+    jwt: init.jwt,
+    tenant: init.tenant,
+    principalPropagation: init.principalPropagation,
+  })
   const headers: HeaderMap = { ...plan.headers, ...caller }
   if (body.contentType && headers['content-type'] === undefined) headers['content-type'] = body.contentType
   const timeoutMs = init.timeout ?? plan.prepared.timeoutMs ?? DEFAULT_TIMEOUT_MS

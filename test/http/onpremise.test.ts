@@ -189,6 +189,7 @@ describe('OnPremise over the connectivity HTTP proxy', () => {
     )
     expect(hasErrorCode(e, 'REQUEST_INVALID')).toBe(true)
     expect(proxy.records).toHaveLength(0)
+    expect(xsuaa.requests).toHaveLength(0)
   })
 
   it('needs a user JWT for principal propagation and rejects expired or malformed ones before any call', async () => {
