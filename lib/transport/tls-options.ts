@@ -63,6 +63,16 @@ function loadFile(d: HttpDestination, location: string, property: string): Loade
  * @throws DESTINATION_INVALID when a referenced certificate is missing or in an unsupported format.
  */
 export function tlsOptionsFor(d: HttpDestination): DestinationTlsOptions | undefined {
+  // Certificates are decoded (or read from disk) once per destination object.
+  if (cache.has(d)) return cache.get(d)
+  const out = buildTlsOptions(d)
+  cache.set(d, out)
+  return out
+}
+
+const cache = new WeakMap<HttpDestination, DestinationTlsOptions | undefined>()
+
+function buildTlsOptions(d: HttpDestination): DestinationTlsOptions | undefined {
   const { tls } = d
   const out: DestinationTlsOptions = {}
   let any = false
