@@ -56,6 +56,8 @@ export interface DestinationGroup {
 /** The JSON shape accepted in the destinations file and by `registerDestinationGroup`. */
 export interface DestinationGroupInput {
   name: string
+  /** Free text for people reading the file. */
+  description?: string
   routing?: RoutingMethod
   members: ReadonlyArray<{ destination: string; priority?: number; weight?: number }>
   probe?: {

@@ -283,6 +283,27 @@ describe('destination groups end to end', () => {
     expect(text).not.toContain(SECRET)
   })
 
+  it('sends the member credentials with probes only when sendCredentials is true', async () => {
+    await setup()
+    writeFile([
+      {
+        name: 'CRED',
+        members: [{ destination: 'CPI_EU20' }, { destination: 'CPI_US21' }],
+        probe: {
+          path: '/health',
+          intervalSeconds: INTERVAL / 1000,
+          timeoutSeconds: TIMEOUT / 1000,
+          sendCredentials: true,
+        },
+      },
+    ])
+    configureDestinations({ file })
+    expect(await (await request('CRED', { path: '/api' })).text()).toBe('EU')
+    await waitFor(() => eu.hits.probe >= 1, 3000)
+    const expected = `Basic ${Buffer.from(`cpi-user:${SECRET}`).toString('base64')}`
+    expect(eu.hits.probeAuth[0]).toBe(expected)
+  })
+
   it('rejects a file whose group names an unknown member', async () => {
     await setup()
     writeFile([{ name: 'BAD', members: [{ destination: 'NOPE' }] }])
