@@ -5,7 +5,7 @@
  * availability". Sends no HTTP request, so the backend logs nothing.
  */
 import { isConnectivityError } from '../errors'
-import { ensureDestinationsConfigured } from './transport'
+import { ensureTransportWired } from './transport'
 
 export interface DestinationProbe {
   readonly name: string
@@ -27,7 +27,7 @@ export async function probeDestination(
   name: string,
   opts: { jwt?: string; tenant?: string; timeoutMs?: number } = {},
 ): Promise<DestinationProbe> {
-  ensureDestinationsConfigured()
+  ensureTransportWired()
   const { resolveDestination } = require('../destination/resolve') as typeof import('../destination/resolve')
   const { getRoute } = require('../transport/route') as typeof import('../transport/route')
   const started = performance.now()

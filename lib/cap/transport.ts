@@ -91,7 +91,7 @@ const STREAMED = /stream|image|pdf|tar|zip|octet/
 
 /** Sends one remote-service request through cap-connectivity's transport. */
 export async function sendRemote(target: RemoteTarget, r: RemoteRequest): Promise<RemoteResponse> {
-  ensureDestinationsConfigured()
+  ensureTransportWired()
   const init: RequestInit = {
     method: r.method,
     path: r.path,
@@ -119,26 +119,24 @@ export async function sendRemote(target: RemoteTarget, r: RemoteRequest): Promis
   return { status: res.status, contentType, body }
 }
 
-let pendingRoot: string | undefined
+let wired = false
 
 /**
- * Points `./destinations.json` lookup at the CAP app's root. Applied on the first remote call:
- * loading the resolver costs tens of milliseconds that `cds serve` start-up should not pay.
+ * Points `./destinations.json` lookup at the CAP app's root. Sets the option only (the config
+ * module is tiny; the resolver with its sources loads on the first remote call).
  */
 export function setDestinationsRoot(root: string): void {
-  pendingRoot = root
+  const { setConfig } = require('../destination/config') as typeof import('../destination/config')
+  setConfig({ root })
 }
 
-/** First-use wiring (once): the pending destinations root and the tunnel provider. */
-export function ensureDestinationsConfigured(): void {
-  if (pendingRoot === undefined) return
-  const root = pendingRoot
-  pendingRoot = undefined
-  const { configureDestinations } =
-    require('../destination/resolve') as typeof import('../destination/resolve')
-  configureDestinations({ root })
-  // OnPremise destinations use a tunnel configured by configureTunnel() or
-  // CAP_CONNECTIVITY_TUNNEL_URL/TOKEN; the route selection learns about it through this provider.
+/**
+ * First-use wiring (once): OnPremise destinations use a tunnel configured by configureTunnel() or
+ * CAP_CONNECTIVITY_TUNNEL_URL/TOKEN; the route selection learns about it through this provider.
+ */
+export function ensureTransportWired(): void {
+  if (wired) return
+  wired = true
   const { getConfiguredTunnel } = require('../transport/tunnel') as typeof import('../transport/tunnel')
   const { registerTunnelProvider } = require('../transport/route') as typeof import('../transport/route')
   registerTunnelProvider(getConfiguredTunnel)
