@@ -10,7 +10,7 @@ import type { HttpDestination } from '../destination/types'
 import { DestinationError } from '../errors'
 import type { ConnectContext } from '../transport/connector'
 import { getPool } from '../transport/pools'
-import { httpRoute, type Route, userKey } from '../transport/route'
+import { httpRoute, loadConfiguredTunnel, type Route, userKey } from '../transport/route'
 import type { HeaderMap } from './headers'
 import { type PreparedDestination, prepareDestination } from './prepare'
 import type { PrincipalPropagationMode } from './types'
@@ -90,6 +90,7 @@ async function onPremiseProxyHeaders(
  */
 export async function planRequest(d: HttpDestination, opts: PlanOptions): Promise<Plan> {
   const prepared = prepareDestination(d)
+  if (d.proxyType === 'OnPremise') await loadConfiguredTunnel()
   const route = routeFor(d, opts)
   const pp = d.authentication === 'PrincipalPropagation'
   if (pp && route.kind === 'socks5') {

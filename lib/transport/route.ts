@@ -54,13 +54,17 @@ type TunnelProvider = () => Connector | undefined
 let tunnelProvider: TunnelProvider | undefined
 let tunnelModuleLoaded = false
 
-/** The configured tunnel connector, loading lib/transport/tunnel.ts on demand when the env configures one. */
+/**
+ * Loads lib/transport/tunnel.ts when the environment configures a tunnel and nothing registered a
+ * provider yet; loading it registers its provider. Apps without a tunnel never load it (nor ws).
+ */
+export async function loadConfiguredTunnel(): Promise<void> {
+  if (tunnelProvider || tunnelModuleLoaded || !process.env.CAP_CONNECTIVITY_TUNNEL_URL) return
+  tunnelModuleLoaded = true
+  await import('./tunnel.js')
+}
+
 function configuredTunnel(): Connector | undefined {
-  if (!tunnelProvider && !tunnelModuleLoaded && process.env.CAP_CONNECTIVITY_TUNNEL_URL) {
-    tunnelModuleLoaded = true
-    // Loading the module registers its provider; it stays unloaded (no ws) for apps without a tunnel.
-    require('./tunnel')
-  }
   return tunnelProvider?.()
 }
 
@@ -245,6 +249,7 @@ function socksConnector(
  * @throws BINDING_NOT_FOUND (OnPremise without binding or tunnel), DESTINATION_INVALID
  */
 export async function getRoute(d: Destination, opts: RouteOptions = {}): Promise<Route> {
+  if (d.proxyType === 'OnPremise') await loadConfiguredTunnel()
   if (d.type === 'HTTP') return httpRoute(d, opts)
   if (d.proxyType !== 'OnPremise') {
     return {

@@ -78,6 +78,28 @@ describe('getRoute', () => {
     expect((await getRoute(onprem)).connector).toBe(tunnel)
   })
 
+  it('loads the tunnel module on demand when CAP_CONNECTIVITY_TUNNEL_URL/TOKEN configure a tunnel', async () => {
+    process.env.CAP_CONNECTIVITY_TUNNEL_URL = 'ws://127.0.0.1:9/tunnel'
+    process.env.CAP_CONNECTIVITY_TUNNEL_TOKEN = 'dev-token'
+    try {
+      const onprem = parseDestination({
+        Name: 'DBT',
+        Type: 'TCP',
+        Address: 'virtual-db:5432',
+        ProxyType: 'OnPremise',
+      })
+      const route = await getRoute(onprem)
+      expect(route.kind).toBe('tunnel')
+      expect(route.connector.route).toBe('tunnel')
+    } finally {
+      delete process.env.CAP_CONNECTIVITY_TUNNEL_URL
+      delete process.env.CAP_CONNECTIVITY_TUNNEL_TOKEN
+      const { configureTunnel, getConfiguredTunnel } = await import('../../lib/transport/tunnel')
+      configureTunnel(undefined)
+      expect(getConfiguredTunnel()).toBeUndefined()
+    }
+  })
+
   it('HTTP: http:// OnPremise → http-proxy, https:// → socks5, Internet → direct', async () => {
     bind()
     expect((await getRoute(httpDest({ Name: 'A', URL: 'http://v:1', ProxyType: 'OnPremise' }))).kind).toBe(
