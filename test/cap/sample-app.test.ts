@@ -103,6 +103,8 @@ function options(name: string): object {
       return extra(direct, { connectivity: false })
     case 'S4_TECH':
       return extra({ destination: 'S4_TECH', path: ODATA })
+    case 'S4_OTHER_PATH':
+      return extra({ destination: 'S4_TECH', path: '/odata/v4/API_SALES_ORDER_SRV' }, { kind: 'odata' })
     case 'S4_BADPW':
       return extra({ ...direct, password: SENTINEL })
     default:
@@ -257,6 +259,17 @@ describe('other remote services', () => {
       url: `${ODATA}/$batch`,
       user: 'S4_TECH',
     })
+  })
+
+  it('the agent allows only the OData path: other paths of the same system are refused', async () => {
+    const other = await connect('S4_OTHER_PATH')
+    const err = (await other
+      .run(SELECT.from('API_SALES_ORDER_SRV.A_SalesOrder').limit(1))
+      .catch((e: unknown) => e)) as Error & {
+      status?: number
+    }
+    expect(err.status).toBe(502)
+    expect(err.message).toMatch(/403|ACCESS_DENIED|denied/i)
   })
 
   it('a wrong password gives 502 without the password in message or reason', async () => {
