@@ -61,14 +61,14 @@ export interface HttpExecuteResponse<T = unknown> {
 
 /** Thrown for responses with status ≥ 400; `response` mirrors the SDK's (axios) error shape. */
 export class HttpStatusError extends TransportError {
-  readonly response: HttpExecuteResponse
+  /** Status, headers and parsed body, as on the SDK's (axios) error; not enumerable, so logging the error does not dump the body. */
+  declare readonly response: HttpExecuteResponse
 
   constructor(destination: string, response: HttpExecuteResponse) {
     super('HTTP_ERROR', `Request to destination "${destination}" failed with status ${response.status}.`, {
       details: { destination, status: response.status, requestSent: true },
     })
     Object.defineProperty(this, 'response', { value: response, enumerable: false })
-    this.response = response
   }
 }
 
