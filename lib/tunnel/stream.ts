@@ -237,7 +237,11 @@ export class TunnelStream extends Duplex {
 
   /** Emits 'timeout' after `ms` without traffic in either direction (0 disables), like net.Socket. */
   setTimeout(ms: number, cb?: () => void): this {
-    if (cb) this.once('timeout', cb)
+    // As net.Socket: setTimeout(0, cb) removes cb (http.Agent relies on it for reused sockets).
+    if (cb) {
+      if (ms === 0) this.removeListener('timeout', cb)
+      else this.once('timeout', cb)
+    }
     this.#idleMs = ms
     if (this.#idleTimer) clearTimeout(this.#idleTimer)
     this.#idleTimer = undefined

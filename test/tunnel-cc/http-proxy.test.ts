@@ -226,6 +226,34 @@ describe('HTTP connectivity proxy', () => {
   })
 })
 
+describe('HTTP proxy keep-alive streams', () => {
+  it('idempotent requests reuse one stream per caller/location/target/user; users never share; POST gets its own', async () => {
+    const counting = loopbackOpener({ 's4.virtual:44300': backend.port })
+    const p = new HttpConnectivityProxy({
+      openStream: counting,
+      authenticate: trustedAuthenticator('acme'),
+      port: 0,
+    })
+    const { port } = await p.listen()
+    try {
+      for (let i = 0; i < 5; i++)
+        expect((await viaProxy('http://s4.virtual:44300/a', {}, 'GET', undefined, port)).status).toBe(200)
+      expect(counting.calls).toHaveLength(1)
+      const alice = { 'SAP-Connectivity-Authentication': 'Bearer alice.jwt.x' }
+      const bob = { 'SAP-Connectivity-Authentication': 'Bearer bob.jwt.x' }
+      await viaProxy('http://s4.virtual:44300/a', alice, 'GET', undefined, port)
+      await viaProxy('http://s4.virtual:44300/a', bob, 'GET', undefined, port)
+      await viaProxy('http://s4.virtual:44300/a', alice, 'GET', undefined, port)
+      expect(counting.calls.map((c) => c.principal)).toEqual([undefined, 'alice.jwt.x', 'bob.jwt.x'])
+      await viaProxy('http://s4.virtual:44300/a', {}, 'POST', 'x', port)
+      await viaProxy('http://s4.virtual:44300/a', {}, 'POST', 'y', port)
+      expect(counting.calls).toHaveLength(5)
+    } finally {
+      await p.close()
+    }
+  })
+})
+
 describe('HTTP proxy retry when the agent session dies before any response byte', () => {
   /** First stream of each request dies like a lost agent session; later ones reach the backend. */
   function flakyOpener(): ProxyStreamOpener & { opened: number } {

@@ -2,7 +2,14 @@
  * The local connectivity proxy's HTTP front-end: a forward proxy for absolute-URI `http://`
  * requests carrying SAP's headers, routed through the agents of the caller's account/location.
  */
-import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http'
+import {
+  type Agent,
+  createServer,
+  type IncomingMessage,
+  request,
+  type Server,
+  type ServerResponse,
+} from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { debuglog } from 'node:util'
@@ -10,6 +17,7 @@ import { stripForBackend } from '../principal/propagate'
 import { tokenFromProxyAuthorization } from './auth'
 import { rawPathOfAbsoluteUri, unsafePathReason } from './path-safety'
 import { classifyFailure, type FailureKind, httpStatusFor } from './status'
+import { StreamPool } from './stream-pool'
 import type { ProxyAuthenticator, ProxyCaller, ProxyStreamOpener } from './types'
 
 const debug = debuglog('cap-connectivity:proxy')
@@ -36,6 +44,11 @@ export interface HttpConnectivityProxyOptions {
   readonly retryBufferBytes?: number
   /** Time until the backend's response head must arrive; default 60 000 ms. */
   readonly responseTimeoutMs?: number
+  /**
+   * Reuse idle tunnel streams for idempotent requests of the same caller, location, target and
+   * user (default true). Non-idempotent requests always get a fresh stream.
+   */
+  readonly keepAliveStreams?: boolean
 }
 
 interface Forward {
@@ -59,6 +72,7 @@ interface Forward {
 export class HttpConnectivityProxy {
   readonly #opts: HttpConnectivityProxyOptions
   readonly #server: Server
+  readonly #pool: StreamPool | undefined
   /** Counters since start: requests handled, requests retried on another agent, failed stream opens/forwards answered with an error. */
   readonly stats = { requests: 0, retried: 0, failed: 0 }
 
@@ -66,6 +80,7 @@ export class HttpConnectivityProxy {
     if (typeof options.openStream !== 'function') throw new TypeError('openStream must be a function')
     if (typeof options.authenticate !== 'function') throw new TypeError('authenticate must be a function')
     this.#opts = options
+    this.#pool = options.keepAliveStreams === false ? undefined : new StreamPool()
     // 8 KiB per header line as BTP; Node counts the whole head, so allow a bit more in total.
     this.#server = createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 120_000 }, (req, res) => {
       this.#handle(req, res).catch((err: unknown) => {
@@ -98,6 +113,7 @@ export class HttpConnectivityProxy {
 
   /** Stops accepting and closes idle and active connections. */
   close(): Promise<void> {
+    this.#pool?.destroy()
     return new Promise((resolve) => {
       this.#server.close(() => resolve())
       this.#server.closeAllConnections()
@@ -153,26 +169,46 @@ export class HttpConnectivityProxy {
       body: body === null ? undefined : body,
       signal: ac.signal,
     }
-    await this.#attempt(fwd, retryable && body !== null)
+    const mayRetry = retryable && body !== null
+    await this.#attempt(fwd, mayRetry, mayRetry && this.#pool !== undefined)
   }
 
-  async #attempt(fwd: Forward, mayRetry: boolean): Promise<void> {
-    let stream: Duplex
-    try {
-      stream = await this.#opts.openStream({
+  #open(fwd: Forward, signal: AbortSignal | undefined): Promise<Duplex> {
+    return this.#opts.openStream({
+      account: fwd.caller.account,
+      locationId: fwd.locationId,
+      target: fwd.target,
+      kind: 'http',
+      ...(fwd.principal === undefined ? {} : { principal: fwd.principal }),
+      ...(signal === undefined ? {} : { signal }),
+    })
+  }
+
+  /** One try: a pooled keep-alive stream (idempotent requests) or a fresh stream of its own. */
+  async #attempt(fwd: Forward, mayRetry: boolean, pooled: boolean): Promise<void> {
+    let stream: Duplex | undefined
+    let via: { agent: Agent } | { createConnection: () => import('node:net').Socket }
+    if (pooled && this.#pool !== undefined) {
+      const key = StreamPool.key({
+        ...fwd.target,
         account: fwd.caller.account,
         locationId: fwd.locationId,
-        target: fwd.target,
-        kind: 'http',
-        ...(fwd.principal === undefined ? {} : { principal: fwd.principal }),
-        signal: fwd.signal,
+        principal: fwd.principal,
       })
-    } catch (err) {
-      return this.#failed(fwd, err, mayRetry)
-    }
-    if (fwd.signal.aborted) {
-      stream.destroy()
-      return
+      // A pooled stream outlives this request, so it is not tied to the caller's abort signal.
+      via = { agent: this.#pool.agentFor(key, () => this.#open(fwd, undefined)) }
+    } else {
+      try {
+        stream = await this.#open(fwd, fwd.signal)
+      } catch (err) {
+        return this.#failed(fwd, err, mayRetry)
+      }
+      if (fwd.signal.aborted) {
+        stream.destroy()
+        return
+      }
+      const own = stream
+      via = { createConnection: () => own as unknown as import('node:net').Socket }
     }
     await new Promise<void>((done) => {
       let responded = false
@@ -191,7 +227,7 @@ export class HttpConnectivityProxy {
         path: fwd.path,
         headers,
         setHost: false,
-        createConnection: () => stream as unknown as import('node:net').Socket,
+        ...via,
       })
       const timer = setTimeout(() => {
         if (!responded)
@@ -199,7 +235,7 @@ export class HttpConnectivityProxy {
       }, this.#opts.responseTimeoutMs ?? 60_000)
       const onAbort = (): void => {
         upstream.destroy()
-        stream.destroy()
+        stream?.destroy()
       }
       fwd.signal.addEventListener('abort', onAbort, { once: true })
       upstream.on('response', (r) => {
@@ -209,7 +245,10 @@ export class HttpConnectivityProxy {
         for (const [k, v] of Object.entries(r.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v
         fwd.res.writeHead(r.statusCode ?? 502, r.statusMessage, out)
         r.pipe(fwd.res)
-        r.on('end', done)
+        r.on('end', () => {
+          fwd.signal.removeEventListener('abort', onAbort)
+          done()
+        })
         r.on('error', () => {
           fwd.res.destroy()
           done()
@@ -218,7 +257,7 @@ export class HttpConnectivityProxy {
       upstream.on('error', (err) => {
         clearTimeout(timer)
         fwd.signal.removeEventListener('abort', onAbort)
-        stream.destroy()
+        stream?.destroy()
         if (responded) {
           fwd.res.destroy()
           done()
@@ -244,7 +283,8 @@ export class HttpConnectivityProxy {
     if (mayRetry && (kind === 'session-lost' || kind === 'other')) {
       debug('retrying %s once after: %s', fwd.req.method, (err as Error).message)
       this.stats.retried++
-      return this.#attempt(fwd, false)
+      // The retry takes a fresh stream: the pool may still hold streams of the dead session.
+      return this.#attempt(fwd, false, false)
     }
     const status = httpStatusFor(kind)
     this.stats.failed++
