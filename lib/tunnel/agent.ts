@@ -36,6 +36,8 @@ export interface TunnelAgentOptions {
   readonly httpHooks?: readonly AgentHttpHook[]
   readonly headers?: Readonly<Record<string, string>>
   readonly tls?: DialOptions['tls']
+  /** See DialOptions.zeroMask (default: on for wss://, off for ws://). */
+  readonly zeroMask?: boolean
   readonly reconnect?: BackoffOptions
   /** Backend connect timeout (default 10 s). */
   readonly connectTimeoutMs?: number
@@ -169,6 +171,7 @@ export class TunnelAgent extends EventEmitter {
       locationId: this.#config?.locationId ?? '',
       ...(this.#opts.headers ? { headers: this.#opts.headers } : {}),
       ...(this.#opts.tls ? { tls: this.#opts.tls } : {}),
+      ...(this.#opts.zeroMask !== undefined ? { zeroMask: this.#opts.zeroMask } : {}),
       ...(this.#opts.session ? { session: this.#opts.session } : {}),
     })
     if (this.#stopped) {

@@ -16,6 +16,8 @@ export interface TunnelClientOptions {
   readonly locationId?: string
   readonly headers?: Readonly<Record<string, string>>
   readonly tls?: DialOptions['tls']
+  /** See DialOptions.zeroMask (default: on for wss://, off for ws://). */
+  readonly zeroMask?: boolean
   readonly session?: Omit<SessionOptions, 'initiator'>
 }
 
@@ -60,6 +62,7 @@ export class TunnelClient extends EventEmitter {
       locationId: this.#opts.locationId ?? '',
       ...(this.#opts.headers ? { headers: this.#opts.headers } : {}),
       ...(this.#opts.tls ? { tls: this.#opts.tls } : {}),
+      ...(this.#opts.zeroMask !== undefined ? { zeroMask: this.#opts.zeroMask } : {}),
       ...(this.#opts.session ? { session: this.#opts.session } : {}),
     })
       .then((s) => {

@@ -21,6 +21,12 @@ export interface DialOptions {
   /** TLS settings for wss:// (e.g. a private CA in development). */
   readonly tls?: { readonly ca?: string | Buffer; readonly rejectUnauthorized?: boolean }
   readonly handshakeTimeoutMs?: number
+  /**
+   * Send client frames with an all-zero masking key, which lets ws skip masking (a documented
+   * departure from RFC 6455 §5.3). Masking only protects plain-text intermediaries, so the default
+   * is on for wss:// (TLS already hides the bytes) and off for ws://.
+   */
+  readonly zeroMask?: boolean
   readonly session?: Omit<SessionOptions, 'initiator'>
 }
 
@@ -61,6 +67,9 @@ export async function dialSession(opts: DialOptions): Promise<TunnelSession> {
     maxPayload: LIMITS.maxData + 64,
     handshakeTimeout: opts.handshakeTimeoutMs ?? 10_000,
     followRedirects: false,
+    ...((opts.zeroMask ?? url.protocol === 'wss:')
+      ? { generateMask: (mask: Buffer) => void mask.fill(0) }
+      : {}),
     ...(opts.tls?.ca ? { ca: opts.tls.ca } : {}),
     ...(opts.tls?.rejectUnauthorized === false ? { rejectUnauthorized: false } : {}),
   })

@@ -262,7 +262,7 @@ describe('session: a bad peer closes the session with a protocol error, never th
     )
     await waitFor(() => session.streamCount === 1)
     const chunk = Buffer.alloc(16 * 1024)
-    for (let i = 0; i < 17; i++) raw.send(encodeData(1, chunk)) // 272 KiB > 256 KiB window
+    for (let i = 0; i < 33; i++) raw.send(encodeData(1, chunk)) // 528 KiB > 512 KiB window
     expect((await closed).code).toBe(1002)
     expect(session.closeInfo?.reason).toContain('window')
   })
