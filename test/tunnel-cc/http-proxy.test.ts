@@ -209,6 +209,18 @@ describe('HTTP connectivity proxy', () => {
     expect((await viaProxy('http://down.virtual:80/x', auth)).status).toBe(502)
   })
 
+  it('4xx for a request line or a header line over 8192 bytes', async () => {
+    const auth = { 'Proxy-Authorization': `Bearer ${token}` }
+    expect((await viaProxy(`http://s4.virtual:44300/${'a'.repeat(8200)}`, auth)).status).toBe(414)
+    expect((await viaProxy('http://s4.virtual:44300/x', { ...auth, 'x-big': 'b'.repeat(8200) })).status).toBe(
+      431,
+    )
+    expect(
+      (await viaProxy(`http://s4.virtual:44300/${'a'.repeat(4000)}`, { ...auth, 'x-ok': 'b'.repeat(4000) }))
+        .status,
+    ).toBe(200)
+  })
+
   it('trusted mode needs no proxy token', async () => {
     const trusted = new HttpConnectivityProxy({
       openStream: opener,

@@ -22,6 +22,7 @@ import type { ProxyAuthenticator, ProxyCaller, ProxyStreamOpener } from './types
 
 const debug = debuglog('cap-connectivity:proxy')
 
+const MAX_LINE = 8192
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
 const HOP_BY_HOP = new Set([
   'connection',
@@ -123,6 +124,13 @@ export class HttpConnectivityProxy {
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.stats.requests++
     const uri = req.url ?? ''
+    // BTP answers 4xx for a request line or a header line over 8 KiB; Node only bounds the whole head.
+    if (uri.length > MAX_LINE) return respond(res, 414, 'Request URI longer than 8192 bytes')
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      if ((req.rawHeaders[i]?.length ?? 0) + (req.rawHeaders[i + 1]?.length ?? 0) + 2 > MAX_LINE) {
+        return respond(res, 431, 'Header line longer than 8192 bytes')
+      }
+    }
     const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(uri)?.[1]?.toLowerCase()
     if (scheme === 'https') return respond(res, 405, 'https:// is not proxied; use the SOCKS5 proxy for TLS')
     if (scheme !== 'http') return respond(res, 400, 'An absolute http:// request URI is required')

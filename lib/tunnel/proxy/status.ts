@@ -73,8 +73,10 @@ export function httpStatusFor(kind: FailureKind): number {
 export function socksReplyFor(kind: FailureKind): number {
   switch (kind) {
     case 'denied':
-    case 'auth':
       return SocksReply.NOT_ALLOWED
+    case 'auth':
+      // SAP's table: 05 "authentication failure" (a stream-level refusal after the 0x80 auth passed).
+      return SocksReply.CONNECTION_REFUSED
     case 'no-agent':
       return SocksReply.NETWORK_UNREACHABLE
     case 'unreachable':
