@@ -26,3 +26,26 @@ export { TunnelSession } from './session'
 export type { IncomingOpen, OpenStreamOptions, SessionCloseInfo, SessionOptions } from './session'
 export { splice } from './splice'
 export { TunnelStream } from './stream'
+// Cloud Connector parity (issue 7): local connectivity proxy, principal propagation, scale-out, service channels.
+export { attachServiceChannels, parseServiceChannels, ServiceChannels } from './channels'
+export type { AttachedServiceChannels, ServiceChannel } from './channels'
+export { instanceSourceFromFlags, resolveInstances, ScaleOutAgent } from './ha'
+export type { InstanceAgent, InstanceSource, ScaleOutAgentOptions, ServerInstance } from './ha'
+export {
+  CertificateIssuer,
+  createJwtVerifier,
+  createLocalCa,
+  createPrincipalHook,
+  PrincipalPropagator,
+  parsePrincipalPropagation,
+  parseTrust,
+} from './principal'
+export type { PrincipalPropagationConfig, PropagationResult, TrustConfig } from './principal'
+export {
+  createTokenAuthenticator,
+  HttpConnectivityProxy,
+  Socks5ConnectivityProxy,
+  startLocalProxy,
+  trustedAuthenticator,
+} from './proxy'
+export type { LocalProxy, LocalProxyOptions, ProxyAuthenticator, ProxyStreamOpener, ProxyStreamRequest } from './proxy'
