@@ -3,7 +3,7 @@
  * authenticated with the server's own token verification and routed to their account's agents.
  */
 import type { Duplex } from 'node:stream'
-import { trustedAuthenticator } from './auth'
+import { cachedAuthenticator, trustedAuthenticator } from './auth'
 import { HttpConnectivityProxy } from './http-proxy'
 import { Socks5ConnectivityProxy } from './socks5-server'
 import type { ProxyAuthenticator, ProxyStreamRequest } from './types'

@@ -59,3 +59,50 @@ export function trustedAuthenticator(account: string): ProxyAuthenticator {
   const caller: ProxyCaller = { account }
   return async () => caller
 }
+
+/** Expiry (epoch ms) of a compact JWT, read without verification; undefined when absent or unreadable. */
+function expiryOf(token: string): number | undefined {
+  try {
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as {
+      exp?: unknown
+    }
+    return typeof payload.exp === 'number' ? payload.exp * 1000 : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Remembers successful verifications so a caller sending the same token on every request pays
+ * for one signature check: entries live until the token expires, at most `ttlMs` (default 5 min),
+ * and at most `max` tokens (default 1000) are kept. Failures are never cached.
+ * @example const authenticate = cachedAuthenticator(createTokenAuthenticator({ jwksUri, issuer }))
+ */
+export function cachedAuthenticator(
+  inner: ProxyAuthenticator,
+  options: { max?: number; ttlMs?: number } = {},
+): ProxyAuthenticator {
+  const max = options.max ?? 1000
+  const ttl = options.ttlMs ?? 300_000
+  const cache = new Map<string, { caller: ProxyCaller; until: number }>()
+  return async (token) => {
+    if (token === undefined || token === '') return inner(token)
+    const now = Date.now()
+    const hit = cache.get(token)
+    if (hit !== undefined) {
+      if (hit.until > now) return hit.caller
+      cache.delete(token)
+    }
+    const caller = await inner(token)
+    const exp = expiryOf(token)
+    const until = Math.min(now + ttl, exp ?? now + ttl)
+    if (until > now) {
+      if (cache.size >= max) {
+        const oldest = cache.keys().next().value
+        if (oldest !== undefined) cache.delete(oldest)
+      }
+      cache.set(token, { caller, until })
+    }
+    return caller
+  }
+}

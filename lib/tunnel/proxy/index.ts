@@ -1,6 +1,7 @@
 /** The local connectivity proxy: SAP HTTP proxy and SOCKS5 (method 0x80) front-ends. */
 export {
   accountOfClaims,
+  cachedAuthenticator,
   createTokenAuthenticator,
   tokenFromProxyAuthorization,
   trustedAuthenticator,
