@@ -76,8 +76,9 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('npm start, then %s', (signal) => 
       expect(body.value.map((r) => r.TransactionCurrency)).toEqual(['AED', 'AED', 'AED'])
       expect(output()).toContain("getTopOrders(top=3,currency='AED')")
       // The mock logged the propagated user.
-      await new Promise((r) => setTimeout(r, 200))
-      expect(output()).toMatch(/\[s4-mock\] GET .*A_SalesOrder.* as alice \(propagated\)/)
+      const line = /\[s4-mock\] GET .*A_SalesOrder.* as alice \(propagated\)/
+      for (let i = 0; i < 60 && !line.test(output()); i++) await new Promise((r) => setTimeout(r, 50))
+      expect(output()).toMatch(line)
 
       const kids = descendants(child.pid!)
       expect(kids.length).toBeGreaterThanOrEqual(2) // the S/4 mock and the CAP app
