@@ -4,7 +4,7 @@
  * Connectivity service's HTTP proxy (connectivity binding) with the user's JWT for principal
  * propagation and the location id, and no development token is minted.
  */
-import { cpSync, mkdirSync, rmSync } from 'node:fs'
+import { cpSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FakeConnectivityProxy, startConnectivityProxy } from '../fixtures/connectivity-proxy'
@@ -106,6 +106,8 @@ afterAll(async () => {
   await restoreDns?.()
   process.chdir(SAMPLE)
   rmSync(APP, { recursive: true, force: true })
+  // Leave no empty gen/ behind (cds build creates it for real deployments).
+  if (readdirSync(path.dirname(APP)).length === 0) rmSync(path.dirname(APP), { recursive: true })
 })
 
 describe('[production] profile', () => {
