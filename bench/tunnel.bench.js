@@ -227,35 +227,35 @@ const header = (mode, n) => {
 }
 const mbps = (bytes, ns) => bytes / 1e6 / (Number(ns) / 1e9)
 
-async function upload(port) {
+async function upload(port, total = BULK) {
   const s = await connect(port)
   const chunk = Buffer.alloc(64 * 1024, 0x62)
   const t = process.hrtime.bigint()
   const done = new Promise((resolve) => s.once('data', resolve))
-  s.write(header('U', BULK))
-  for (let sent = 0; sent < BULK; sent += chunk.length) {
+  s.write(header('U', total))
+  for (let sent = 0; sent < total; sent += chunk.length) {
     if (!s.write(chunk)) await new Promise((r) => s.once('drain', r))
   }
   await done
   const ns = process.hrtime.bigint() - t
   s.destroy()
-  return mbps(BULK, ns)
+  return mbps(total, ns)
 }
 
-async function download(port) {
+async function download(port, total = BULK) {
   const s = await connect(port)
   const t = process.hrtime.bigint()
   let got = 0
   await new Promise((resolve) => {
     s.on('data', (d) => {
       got += d.length
-      if (got >= BULK) resolve()
+      if (got >= total) resolve()
     })
-    s.write(header('D', BULK))
+    s.write(header('D', total))
   })
   const ns = process.hrtime.bigint() - t
   s.destroy()
-  return mbps(BULK, ns)
+  return mbps(total, ns)
 }
 
 function percentile(sorted, p) {
@@ -388,6 +388,9 @@ async function cpuOf(procs, fn) {
 }
 
 async function measurePath(port, procs) {
+  // Warm up (JIT, socket buffers) the same way on every path before measuring.
+  await upload(port, 64 * MiB)
+  await download(port, 64 * MiB)
   const [up, cpuUp] = await cpuOf(procs, () => upload(port))
   const [down, cpuDown] = await cpuOf(procs, () => download(port))
   const cpu = (cpuUp + cpuDown) / ((2 * BULK) / 2 ** 30)

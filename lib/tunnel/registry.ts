@@ -2,6 +2,7 @@
  * Live sessions on the server, grouped by account and location. Agents announce the virtual
  * host:port ranges they map; a new stream goes to the least-loaded live agent that maps the target.
  */
+import { EventEmitter } from 'node:events'
 import { normaliseHost } from './allowlist'
 import type { TunnelSession } from './session'
 
@@ -21,6 +22,8 @@ export interface SessionEntry {
   readonly session: TunnelSession
   readonly connectedAt: number
   mappings: readonly AnnouncedMapping[]
+  /** True once the agent's first ANNOUNCE arrived (routing waits briefly for it). */
+  announced: boolean
 }
 
 /** Public view of a connected agent (no session internals). */
@@ -57,12 +60,13 @@ export function parseAnnouncement(body: unknown): AnnouncedMapping[] {
 }
 
 export class SessionRegistry {
+  readonly #events = new EventEmitter().setMaxListeners(0)
   #agents = new Map<string, Set<SessionEntry>>()
   #all = new Set<SessionEntry>()
   #nextId = 1
 
-  add(entry: Omit<SessionEntry, 'id' | 'mappings'>): SessionEntry {
-    const e: SessionEntry = { ...entry, id: this.#nextId++, mappings: [] }
+  add(entry: Omit<SessionEntry, 'id' | 'mappings' | 'announced'>): SessionEntry {
+    const e: SessionEntry = { ...entry, id: this.#nextId++, mappings: [], announced: false }
     this.#all.add(e)
     if (e.role === 'agent') {
       const key = this.#key(e.account, e.locationId)
@@ -74,6 +78,33 @@ export class SessionRegistry {
       set.add(e)
     }
     return e
+  }
+
+  /** Records an agent's announcement and wakes routes waiting for it. */
+  announce(e: SessionEntry, mappings: readonly AnnouncedMapping[]): void {
+    e.mappings = mappings
+    e.announced = true
+    this.#events.emit('announce', e)
+  }
+
+  /**
+   * Waits (at most `timeoutMs`) until every given agent has announced: a stream opened right
+   * after an agent connected must not be refused because its ANNOUNCE is still in flight.
+   */
+  async whenAnnounced(agents: readonly SessionEntry[], timeoutMs: number): Promise<void> {
+    if (agents.every((a) => a.announced)) return
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        this.#events.off('announce', check)
+        resolve()
+      }
+      const check = (): void => {
+        if (agents.every((a) => a.announced || a.session.closed)) done()
+      }
+      const timer = setTimeout(done, timeoutMs)
+      this.#events.on('announce', check)
+    })
   }
 
   remove(e: SessionEntry): void {

@@ -80,7 +80,11 @@ export async function route(
   const target = `${req.host}:${req.port}`
   const loc = req.locationId ? `location "${req.locationId}"` : 'the default location'
   const agents = req.viaAgent ? registry.liveAgents(req.account, req.locationId) : []
-  const agent = registry.pick(agents, req.host, req.port)
+  let agent = registry.pick(agents, req.host, req.port)
+  if (!agent && agents.some((a) => !a.announced)) {
+    await registry.whenAnnounced(agents, 1_000)
+    agent = registry.pick(agents, req.host, req.port)
+  }
   if (agent) {
     const stream = await agent.session.openStream({
       host: req.host,

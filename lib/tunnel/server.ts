@@ -36,6 +36,8 @@ export interface TunnelServerOptions {
   /** Timeout for opening a stream end to end (default 10 s). */
   readonly openTimeoutMs?: number
   readonly session?: Omit<SessionOptions, 'initiator'>
+  /** More Prometheus text appended to /metrics (e.g. the failover counters). Must not contain secrets. */
+  readonly extraMetrics?: () => string
 }
 
 export interface ServerOpenStreamOptions {
@@ -137,7 +139,9 @@ export class TunnelServer extends EventEmitter {
 
   /** Prometheus text of the current metrics. */
   metrics(): string {
-    return this.#metrics.render(this.#registry.entries())
+    const own = this.#metrics.render(this.#registry.entries())
+    const extra = this.#opts.extraMetrics?.() ?? ''
+    return extra ? `${own}${extra.endsWith('\n') ? extra : `${extra}\n`}` : own
   }
 
   /**
@@ -195,6 +199,10 @@ export class TunnelServer extends EventEmitter {
     socket.on('error', () => socket.destroy())
     const path = (req.url ?? '/').split('?')[0]
     if (path !== this.#path) return this.#refuse(socket, 404, 'Not Found')
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+      .split(',')
+      .map((p) => p.trim())
+    if (!offered.includes(SUBPROTOCOL)) return this.#refuse(socket, 400, 'Bad Request')
     const auth = req.headers.authorization
     const token = auth?.startsWith('Bearer ') ? auth.slice(7).trim() : undefined
     let identity: TunnelIdentity
@@ -233,7 +241,7 @@ export class TunnelServer extends EventEmitter {
         connectedAt: Date.now(),
       })
       session.on('announce', (body) => {
-        if (role === 'agent') entry.mappings = parseAnnouncement(body)
+        if (role === 'agent') this.#registry.announce(entry, parseAnnouncement(body))
       })
       session.on('open', (inc: IncomingOpen) => this.#onOpen(entry, inc))
       session.on('close', () => {

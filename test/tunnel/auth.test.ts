@@ -147,3 +147,28 @@ describe('tunnel auth: refused before any stream', () => {
     expect(() => createDevToken({ secret: 's', subject: 'x', ttlSeconds: Number.NaN })).toThrow(RangeError)
   })
 })
+
+describe('tunnel upgrade requirements', () => {
+  it('refuses an upgrade without the tunnel subprotocol, and unknown paths', async () => {
+    const { url } = await server({ secret: SECRET })
+    const WebSocket = (await import('ws')).default
+    const status = (u: string, protocols?: string) =>
+      new Promise<number>((resolve) => {
+        const ws = new WebSocket(u, protocols, {
+          headers: { authorization: `Bearer ${createDevToken({ secret: SECRET, subject: 'x' })}` },
+        })
+        ws.on('unexpected-response', (_req, res) => {
+          resolve(res.statusCode ?? 0)
+          ws.terminate()
+        })
+        ws.on('open', () => {
+          resolve(101)
+          ws.close()
+        })
+        ws.on('error', () => undefined)
+      })
+    expect(await status(url)).toBe(400)
+    expect(await status(`${url}/other`, 'cap-connectivity-tunnel.v1')).toBe(404)
+    expect(await status(url, 'cap-connectivity-tunnel.v1')).toBe(101)
+  })
+})

@@ -69,6 +69,7 @@ function untilSignal(): Promise<void> {
 
 async function runServer(args: ParsedArgs): Promise<number> {
   const { TunnelServer } = await import('../../tunnel/server.js')
+  const { failoverMetricsText } = await import('../../failover/metrics.js')
   const secret = str(args, 'secret') ?? process.env.CAP_CONNECTIVITY_TUNNEL_SECRET
   const jwksUrl = str(args, 'jwks-url')
   const insecure = args.flags['insecure-no-auth'] === true
@@ -96,6 +97,7 @@ async function runServer(args: ParsedArgs): Promise<number> {
       path: str(args, 'path') ?? '/',
       auth,
       allow: (args.flags.allow as string[] | undefined) ?? [],
+      extraMetrics: failoverMetricsText,
     })
   } catch (err) {
     if (err instanceof RangeError || err instanceof TypeError)
