@@ -115,7 +115,9 @@ export async function sendRemote(target: RemoteTarget, r: RemoteRequest): Promis
     } catch {
       body = text
     }
-  } else body = await res.text()
+  } else if (contentType === '' || /^text\/|xml|multipart|html/.test(contentType)) body = await res.text()
+  // Anything else is binary (media, files): bytes, never a lossy UTF-8 string.
+  else body = Buffer.from(await res.arrayBuffer())
   return { status: res.status, contentType, body }
 }
 

@@ -5,6 +5,7 @@
  */
 import { createHmac } from 'node:crypto'
 import { execFileSync } from 'node:child_process'
+import { createServer } from 'node:http'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { userJwt } from '../fixtures/jwt'
@@ -256,5 +257,33 @@ describe('failover groups', () => {
     const srv = await cds.connect.to('ERP_SRV', opts({ destination: 'ERP', path: '/group' }))
     await srv.run(SELECT.from('API_SALES_ORDER_SRV.A_SalesOrder').limit(1))
     expect(target.records.at(-1)?.url).toMatch(/^\/group\/A_SalesOrder\?/)
+  })
+})
+
+describe('binary answers', () => {
+  it('returns bytes for binary content and a stream when the caller accepts a stream', async () => {
+    const bytes = Buffer.from([0, 1, 2, 0xff, 0xfe, 0x80, 10, 13])
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length })
+      res.end(bytes)
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`
+      const srv = await cds.connect.to('BIN', opts({ url }, { kind: 'rest' }))
+      const buf = await srv.send({ method: 'GET', path: '/file' })
+      expect(Buffer.isBuffer(buf)).toBe(true)
+      expect(Buffer.compare(buf as Buffer, bytes)).toBe(0)
+      const stream = (await srv.send({
+        method: 'GET',
+        path: '/file',
+        headers: { accept: 'application/octet-stream' },
+      })) as AsyncIterable<Buffer>
+      const chunks: Buffer[] = []
+      for await (const c of stream) chunks.push(c)
+      expect(Buffer.compare(Buffer.concat(chunks), bytes)).toBe(0)
+    } finally {
+      await new Promise((r) => server.close(r))
+    }
   })
 })
