@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Local connectivity proxy benchmark: HTTP GETs through our proxy (SAP HTTP proxy on the tunnel
 // server → tunnel session → agent → backend, server and agent in their own processes) against a
-// baseline of the same shape without a tunnel: a minimal Node forward proxy process that opens a
-// TCP connection per request through a plain pipe-relay process to the backend. Also SOCKS5 (0x80)
-// connect + 1-byte round trip through our proxy against a direct TCP connect. Bounded counts.
+// baseline of the same shape without a tunnel: a minimal Node forward proxy process → a minimal
+// Node reverse proxy process (the agent's role: parse HTTP, forward to the backend) → backend, both
+// with keep-alive, no auth, no allowlist. Also SOCKS5 (0x80) connect + 1-byte round trip through our
+// proxy against a direct TCP connect. Bounded counts.
 // Run with the built dist/: `npm run bench` or `node bench/run.js connectivity-proxy`.
 'use strict'
 const { fork } = require('node:child_process')
@@ -74,25 +75,34 @@ const roles = {
     await agent.start()
     return {}
   },
-  async relay({ to }) {
-    const s = net.createServer((c) => {
-      const u = net.connect(to, '127.0.0.1')
-      c.pipe(u).pipe(c)
-      c.on('error', () => u.destroy())
-      u.on('error', () => c.destroy())
+  async reverseProxy({ to }) {
+    const keep = new http.Agent({ keepAlive: true })
+    const s = http.createServer((req, res) => {
+      const up = http.request(
+        { host: '127.0.0.1', port: to, method: req.method, path: req.url, headers: req.headers, agent: keep },
+        (r) => {
+          res.writeHead(r.statusCode, r.headers)
+          r.pipe(res)
+        },
+      )
+      up.on('error', () => res.destroy())
+      req.pipe(up)
     })
     return { port: await listen(s) }
   },
-  async naiveProxy({ relayPort }) {
-    // Absolute-URI forward proxy, one upstream connection per request (as ours opens one stream per request).
+  async naiveProxy({ nextPort }) {
+    // Absolute-URI forward proxy to the next hop with keep-alive (as ours keeps tunnel streams).
+    const keep = new http.Agent({ keepAlive: true })
     const s = http.createServer((req, res) => {
       const u = new URL(req.url)
       const up = http.request(
         {
-          createConnection: () => net.connect(relayPort, '127.0.0.1'),
+          host: '127.0.0.1',
+          port: nextPort,
           method: req.method,
           path: u.pathname + u.search,
           headers: { ...req.headers, host: u.host },
+          agent: keep,
         },
         (r) => {
           res.writeHead(r.statusCode, r.headers)
@@ -227,8 +237,8 @@ async function main() {
     httpPort: backend.http,
     echoPort: backend.echo,
   })
-  const relay = await start('relay', { to: backend.http })
-  const naive = await start('naiveProxy', { relayPort: relay.port })
+  const reverse = await start('reverseProxy', { to: backend.http })
+  const naive = await start('naiveProxy', { nextPort: reverse.port })
 
   const ours = await httpRun(server.httpPort)
   const base = await httpRun(naive.port)
@@ -258,7 +268,9 @@ async function main() {
       (socks.p99 / direct.p99).toFixed(2),
     ],
   ]
-  console.log('| measurement | ours (proxy → tunnel → agent) | baseline (naive proxy → relay) | ratio |')
+  console.log(
+    '| measurement | ours (proxy → tunnel → agent) | baseline (forward proxy → reverse proxy) | ratio |',
+  )
   console.log('|---|---|---|---|')
   for (const r of rows) console.log(`| ${r.join(' | ')} |`)
 }
