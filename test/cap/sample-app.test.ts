@@ -185,6 +185,19 @@ describe('SalesService through the tunnel', () => {
     expect(rows.map((r) => Number(r.TotalNetAmount))).toEqual(top3)
   })
 
+  it('getTopOrders applies each default on its own and validates its input', async () => {
+    const onlyTop = await get('/odata/v4/sales/getTopOrders(top=2)')
+    expect(onlyTop.status).toBe(200)
+    expect(onlyTop.data.value.map((r: { TransactionCurrency: string }) => r.TransactionCurrency)).toEqual([
+      'AED',
+      'AED',
+    ])
+    const onlyCurrency = await get("/odata/v4/sales/getTopOrders(currency='USD')")
+    expect(onlyCurrency.data.value).toHaveLength(10)
+    expect((await get('/odata/v4/sales/getTopOrders(top=0)')).status).toBe(400)
+    expect((await get("/odata/v4/sales/getTopOrders(currency='a''b')")).status).toBe(400)
+  })
+
   it('the S/4 mock sees the propagated user, not a technical user', async () => {
     await get("/odata/v4/sales/getTopOrders(top=1,currency='AED')", {
       auth: { username: 'bob', password: '' },
