@@ -28,6 +28,8 @@ export interface Plan {
   readonly principalPropagation: boolean
   /** CSRF cache key: route plus the user for user-dependent authentication (computed on first use). */
   readonly csrfKey: string
+  /** The context new sockets of this plan's pool are opened with. */
+  readonly ctx: ConnectContext
 }
 
 export interface PlanOptions {
@@ -41,9 +43,51 @@ const SERVICE_PP_HEADER = 'sap-connectivity-authentication'
 /** Internet routes depend only on the destination and the proxy environment: cache them per destination. */
 const internetRoutes = new WeakMap<HttpDestination, { readonly env: string; readonly route: Route }>()
 
+let envSnapshot = { at: 0, value: '' }
+
+/** The proxy environment, re-read at most every 250 ms (process.env reads are costly on the hot path). */
 function proxyEnv(): string {
+  const now = Date.now()
+  if (now - envSnapshot.at < 250) return envSnapshot.value
   const e = process.env
-  return `${e.http_proxy}|${e.HTTP_PROXY}|${e.https_proxy}|${e.HTTPS_PROXY}|${e.no_proxy}|${e.NO_PROXY}`
+  envSnapshot = {
+    at: now,
+    value: `${e.http_proxy}|${e.HTTP_PROXY}|${e.https_proxy}|${e.HTTPS_PROXY}|${e.no_proxy}|${e.NO_PROXY}`,
+  }
+  return envSnapshot.value
+}
+
+/**
+ * Plans that depend on nothing but the destination and the proxy environment (Internet route, no
+ * user, no token): reused as they are, so a request to a cached destination allocates no plan.
+ */
+const staticPlans = new WeakMap<HttpDestination, { readonly env: string; readonly plan: Plan }>()
+const STATIC_AUTH = new Set(['NoAuthentication', 'BasicAuthentication', 'ClientCertificateAuthentication'])
+
+function isStatic(d: HttpDestination, opts: PlanOptions): boolean {
+  return (
+    d.proxyType !== 'OnPremise' &&
+    opts.jwt === undefined &&
+    opts.tenant === undefined &&
+    STATIC_AUTH.has(d.authentication) &&
+    (d.authTokens === undefined || d.authTokens.length === 0)
+  )
+}
+
+/** The cached plan for a static destination, when its pool is still the live one; else undefined. */
+export function cachedPlan(d: HttpDestination, opts: PlanOptions): Plan | undefined {
+  if (!isStatic(d, opts)) return undefined
+  const hit = staticPlans.get(d)
+  if (!hit || hit.env !== proxyEnv()) return undefined
+  const { route } = hit.plan
+  // getPool re-creates a pool that was evicted or closed; then the plan must be rebuilt around it.
+  const pool = getPool({
+    key: route.key,
+    origin: route.poolOrigin,
+    connector: route.connector,
+    ctx: hit.plan.ctx,
+  })
+  return pool === hit.plan.dispatcher ? hit.plan : undefined
 }
 
 function routeFor(d: HttpDestination, opts: PlanOptions): Route {
@@ -125,7 +169,7 @@ export async function planRequest(d: HttpDestination, opts: PlanOptions): Promis
     d.authentication === 'OAuth2UserTokenExchange' ||
     d.authentication === 'OAuth2JWTBearer'
   let csrfKey: string | undefined
-  return {
+  const plan: Plan = {
     destination: d,
     prepared,
     route,
@@ -138,7 +182,10 @@ export async function planRequest(d: HttpDestination, opts: PlanOptions): Promis
       csrfKey ??= `${route.key}|${userDependent ? userKey(opts.jwt) : 'technical'}`
       return csrfKey
     },
+    ctx,
   }
+  if (isStatic(d, opts)) staticPlans.set(d, { env: proxyEnv(), plan })
+  return plan
 }
 
 /** Request-target and Host for `pathAndQuery`: origin-form, or absolute-form through a forward proxy. */

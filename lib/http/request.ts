@@ -11,9 +11,9 @@ import { TransportError } from '../errors'
 import { type CsrfEntry, csrfToken, dropCsrfToken, needsCsrf } from './csrf'
 import { discard, fetchCsrf, proxyAnswer } from './exchange'
 import { type HeaderMap, mergeCookies, validHeaders } from './headers'
-import { planRequest, requestTarget } from './plan'
+import { cachedPlan, planRequest, requestTarget } from './plan'
 import { buildPath, DEFAULT_TIMEOUT_MS, prepareDestination } from './prepare'
-import { resolveHttpDestination } from './resolve'
+import { asHttpDestination, resolveHttpDestination } from './resolve'
 import type { Response } from './response'
 import { send } from './send'
 import type { HttpResponse, RequestInit } from './types'
@@ -72,7 +72,10 @@ export async function request(
 ): Promise<HttpResponse> {
   checkInit(init)
   if (init.jwt !== undefined) assertUsableJwt(init.jwt)
-  const d = await resolveHttpDestination(destination, init.jwt, init.tenant)
+  const d =
+    typeof destination === 'string'
+      ? await resolveHttpDestination(destination, init.jwt, init.tenant)
+      : asHttpDestination(destination)
   return requestResolved(d, init)
 }
 
@@ -93,21 +96,26 @@ export async function requestResolved(d: HttpDestination, init: RequestInit): Pr
   }
   const pathAndQuery = buildPath(prepared, init.path, init.query)
   const body = encodeBody(init.body)
-  const plan = await planRequest(d, {
-    jwt: init.jwt,
-    tenant: init.tenant,
-    principalPropagation: init.principalPropagation,
-  })
+  const planOpts = { jwt: init.jwt, tenant: init.tenant, principalPropagation: init.principalPropagation }
+  const plan = cachedPlan(d, planOpts) ?? (await planRequest(d, planOpts))
   const headers: HeaderMap = { ...plan.headers, ...caller }
   if (body.contentType && headers['content-type'] === undefined) headers['content-type'] = body.contentType
   const timeoutMs = init.timeout ?? plan.prepared.timeoutMs ?? DEFAULT_TIMEOUT_MS
   const { path, host } = requestTarget(plan, pathAndQuery)
-  const what = `${method} ${plan.prepared.url.origin}${pathAndQuery.split('?', 1)[0]} (destination "${d.name}")`
+  // Built only when a message needs it: this runs for every request.
+  const meta = {
+    get what(): string {
+      return `${method} ${plan.prepared.url.origin}${pathAndQuery.split('?', 1)[0]} (destination "${d.name}")`
+    },
+    timeoutMs,
+    signal: init.signal,
+  }
 
   const wantsCsrf =
     init.csrf !== false && plan.prepared.csrf && needsCsrf(method) && headers['x-csrf-token'] === undefined
-  const attempt = async (csrf: CsrfEntry | undefined): Promise<Response> => {
-    const h: HeaderMap = { ...headers }
+  // `reuse`: the last use of `headers`, which may then be filled in place instead of copied.
+  const attempt = async (csrf: CsrfEntry | undefined, reuse: boolean): Promise<Response> => {
+    const h: HeaderMap = reuse ? headers : { ...headers }
     if (csrf) {
       h['x-csrf-token'] = csrf.token
       const cookie = mergeCookies(h.cookie, csrf.cookies)
@@ -121,22 +129,22 @@ export async function requestResolved(d: HttpDestination, init: RequestInit): Pr
       headers: h,
       body: body.data ?? null,
     }
-    const res = await send(plan.dispatcher, opts, { what, timeoutMs, signal: init.signal })
-    await proxyAnswer(plan, res, what)
+    const res = await send(plan.dispatcher, opts, meta)
+    if (plan.route.kind === 'http-proxy') await proxyAnswer(plan, res, meta.what)
     return res
   }
 
-  if (!wantsCsrf) return attempt(undefined)
+  if (!wantsCsrf) return attempt(undefined, true)
   const fetcher = () => fetchCsrf(plan, pathAndQuery, headers, timeoutMs, init.signal)
   const entry = await csrfToken(plan.csrfKey, fetcher)
-  const res = await attempt(entry)
+  const res = await attempt(entry, false)
   const required = res.headers['x-csrf-token']
   if (res.status === 403 && typeof required === 'string' && required.toLowerCase() === 'required') {
     // The cached token expired with the backend session: fetch a new one and retry once.
     dropCsrfToken(plan.csrfKey, entry)
     if (!body.replayable) return res
     await discard(res)
-    return attempt(await csrfToken(plan.csrfKey, fetcher))
+    return attempt(await csrfToken(plan.csrfKey, fetcher), true)
   }
   return res
 }

@@ -6,6 +6,24 @@ import type { Destination, HttpDestination } from '../destination/types'
 import { DestinationError } from '../errors'
 
 /**
+ * Checks that a Destination object is an HTTP destination.
+ * @throws TypeError for a non-object; DESTINATION_INVALID for another type.
+ */
+export function asHttpDestination(d: Destination): HttpDestination {
+  if (typeof d !== 'object' || d === null) {
+    throw new TypeError('destination must be a destination name or a Destination object')
+  }
+  if (d.type !== 'HTTP') {
+    throw new DestinationError(
+      'DESTINATION_INVALID',
+      `Destination "${d.name}" is of type ${d.type}; HTTP requests need Type HTTP.`,
+      { details: { destination: d.name, property: 'Type' } },
+    )
+  }
+  return d
+}
+
+/**
  * Resolves `target` (a name or a Destination) and checks that it is an HTTP destination.
  * @throws DESTINATION_NOT_FOUND, DESTINATION_INVALID
  */
@@ -14,24 +32,11 @@ export async function resolveHttpDestination(
   jwt?: string,
   tenant?: string,
 ): Promise<HttpDestination> {
-  if (typeof target !== 'string' && (typeof target !== 'object' || target === null)) {
-    throw new TypeError('destination must be a destination name or a Destination object')
-  }
-  const d =
-    typeof target === 'string'
-      ? await resolveDestination(target, {
-          ...(jwt !== undefined ? { jwt } : {}),
-          ...(tenant !== undefined ? { tenant } : {}),
-        })
-      : target
-  if (d.type !== 'HTTP') {
-    throw new DestinationError(
-      'DESTINATION_INVALID',
-      `Destination "${d.name}" is of type ${d.type}; HTTP requests need Type HTTP.`,
-      {
-        details: { destination: d.name, property: 'Type' },
-      },
-    )
-  }
-  return d
+  if (typeof target !== 'string') return asHttpDestination(target)
+  return asHttpDestination(
+    await resolveDestination(target, {
+      ...(jwt !== undefined ? { jwt } : {}),
+      ...(tenant !== undefined ? { tenant } : {}),
+    }),
+  )
 }
