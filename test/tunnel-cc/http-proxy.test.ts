@@ -170,6 +170,19 @@ describe('HTTP connectivity proxy', () => {
       s.on('error', reject)
     })
     expect(status).toBe('HTTP/1.1 405 Method Not Allowed')
+    const upgrade = await new Promise<string>((resolve, reject) => {
+      const s = connect(addr.port, '127.0.0.1', () =>
+        s.write(
+          'GET http://s4.virtual:44300/ws HTTP/1.1\r\nHost: s4.virtual:44300\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n',
+        ),
+      )
+      s.once('data', (d: Buffer) => {
+        resolve(d.toString().split('\r\n')[0] ?? '')
+        s.destroy()
+      })
+      s.on('error', reject)
+    })
+    expect(upgrade).toBe('HTTP/1.1 403 Forbidden')
   })
 
   it('400 for origin-form requests and for paths that try to escape a prefix', async () => {

@@ -94,6 +94,11 @@ export class HttpConnectivityProxy {
       socket.on('error', () => {})
       socket.end('HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
     })
+    this.#server.on('upgrade', (_req, socket) => {
+      // WebSocket and other upgrades are outside the agents' allowlist model: refuse them clearly.
+      socket.on('error', () => {})
+      socket.end('HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+    })
     this.#server.on('clientError', (_err, socket) => {
       if (socket.writable)
         socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
