@@ -94,7 +94,7 @@ describe('getRoute', () => {
     } finally {
       delete process.env.CAP_CONNECTIVITY_TUNNEL_URL
       delete process.env.CAP_CONNECTIVITY_TUNNEL_TOKEN
-      const { configureTunnel, getConfiguredTunnel } = await import('../../lib/transport/tunnel')
+      const { configureTunnel, getConfiguredTunnel } = await import('../../lib/transport/tunnel.js')
       configureTunnel(undefined)
       expect(getConfiguredTunnel()).toBeUndefined()
     }
