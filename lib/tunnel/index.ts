@@ -48,4 +48,10 @@ export {
   startLocalProxy,
   trustedAuthenticator,
 } from './proxy'
-export type { LocalProxy, LocalProxyOptions, ProxyAuthenticator, ProxyStreamOpener, ProxyStreamRequest } from './proxy'
+export type {
+  LocalProxy,
+  LocalProxyOptions,
+  ProxyAuthenticator,
+  ProxyStreamOpener,
+  ProxyStreamRequest,
+} from './proxy'
