@@ -47,15 +47,6 @@ function agentConfig(mockPort, secret) {
   }
 }
 
-/**
- * The agent's principal propagation (verifies the user JWT against agent.json "trust", sets the
- * user header of the mapping). Loaded from the built package inside this repository.
- */
-function principalHooks() {
-  const { createPrincipalHook } = require(path.resolve(APP_DIR, '..', 'dist', 'tunnel', 'principal'))
-  return [createPrincipalHook()]
-}
-
 function startCapApp({ port, env, silent }) {
   const serve = require.resolve('@sap/cds/bin/serve.js', { paths: [APP_DIR] })
   const child = fork(serve, [], {
@@ -138,12 +129,14 @@ async function startDemo({ port = 4004, silent = true, mockLog } = {}) {
     const token = (subject) =>
       tunnel.createDevToken({ secret, subject, account: ACCOUNT, ttlSeconds: 24 * 3600 })
     const config = agentConfig(parts.mock.port, secret)
+    // The agent's principal propagation: verifies the user JWT against agent.json "trust" and sets
+    // the mapping's user header.
     const startAgent = async () => {
       parts.agent = new tunnel.TunnelAgent({
         server: tunnelUrl,
         token: token('demo-agent'),
         config,
-        httpHooks: principalHooks(),
+        httpHooks: [tunnel.createPrincipalHook()],
       })
       await parts.agent.start()
       await announced(parts.server, LOCATION)

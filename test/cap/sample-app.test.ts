@@ -9,8 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { TunnelAgent as Agent } from '../../lib/tunnel'
 
 // The built package (as the CAP app uses it), not the TS sources: one copy of the tunnel code.
-const { createDevToken, TunnelAgent, TunnelServer } = require('cap-connectivity/tunnel')
-const { createPrincipalHook } = require('../../dist/tunnel/principal')
+const { createDevToken, createPrincipalHook, TunnelAgent, TunnelServer } = require('cap-connectivity/tunnel')
 
 const { startS4Mock } = require('../../sample-app/s4-mock/launch.js')
 const { announced } = require('../../sample-app/scripts/demo.js')
