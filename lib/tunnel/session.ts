@@ -12,7 +12,6 @@ import {
   decodeFrame,
   encodeAnnounce,
   encodeCode,
-  encodeData,
   encodeFin,
   encodeGoaway,
   encodeOpen,
@@ -26,7 +25,7 @@ import {
   type OpenMetadata,
   type StreamKind,
 } from './frames'
-import { Fifo } from './queue'
+import { FrameSender } from './sender'
 import { type StreamHost, TunnelStream } from './stream'
 
 const debug = debuglog('cap-connectivity:tunnel')
@@ -89,8 +88,6 @@ interface Opening {
   cleanup: () => void
 }
 
-const SEND_OPTS = { binary: true, compress: false } as const
-
 /** Events: 'open' (IncomingOpen), 'announce' (unknown), 'goaway' (code), 'close' (SessionCloseInfo). Never 'error'. */
 export class TunnelSession extends EventEmitter implements StreamHost {
   readonly ws: WebSocket
@@ -104,13 +101,6 @@ export class TunnelSession extends EventEmitter implements StreamHost {
   #pendingAccept = new Set<number>()
   #nextId: number
   #lastPeerId = 0
-  #control = new Fifo<Buffer>()
-  #ring = new Fifo<TunnelStream>()
-  #inRing = new WeakSet<TunnelStream>()
-  #flushing = false
-  #blocked = false
-  #highWater: number
-  #sendCredit = INITIAL_SESSION_WINDOW
   #recvTotal = 0
   #recvGranted = INITIAL_SESSION_WINDOW
   #sessOwed = 0
@@ -126,15 +116,8 @@ export class TunnelSession extends EventEmitter implements StreamHost {
   #pingTimeoutMs: number
   /** Totals for metrics. */
   bytesIn = 0
-  bytesOut = 0
   streamsOpened = 0
-  readonly #onSent = (err?: Error | null): void => {
-    if (err) return
-    if (this.#blocked && this.ws.bufferedAmount < this.#highWater / 2) {
-      this.#blocked = false
-      this.#flush()
-    }
-  }
+  readonly #out: FrameSender
 
   constructor(ws: WebSocket, options: SessionOptions) {
     super()
@@ -143,7 +126,6 @@ export class TunnelSession extends EventEmitter implements StreamHost {
     this.sessionWindow = Math.max(options.sessionWindow ?? 16 * 1024 * 1024, INITIAL_SESSION_WINDOW)
     this.maxFrameData = Math.min(options.maxFrameData ?? 32 * 1024, LIMITS.maxData)
     this.maxStreams = options.maxStreams ?? 20_000
-    this.#highWater = options.sendHighWater ?? 256 * 1024
     this.label = options.label ?? (options.initiator ? 'initiator' : 'acceptor')
     this.#nextId = options.initiator ? 1 : 2
     this.#pingIntervalMs = options.pingIntervalMs ?? 20_000
@@ -155,15 +137,20 @@ export class TunnelSession extends EventEmitter implements StreamHost {
       if (!Number.isInteger(v) || v < 1024 || v > LIMITS.maxWindow)
         throw new RangeError(`${name} out of range`)
     }
+    this.#out = new FrameSender(ws, {
+      maxFrameData: this.maxFrameData,
+      highWater: options.sendHighWater ?? 256 * 1024,
+      initialCredit: INITIAL_SESSION_WINDOW,
+    })
     ws.binaryType = 'nodebuffer'
     ws.on('message', (data: Buffer, isBinary: boolean) => this.#onMessage(data, isBinary))
     ws.on('close', (code: number, reason: Buffer) => this.#onClose(code, reason.toString('utf8')))
     ws.on('error', (err: Error) => debug('%s: websocket error %s', this.label, err.message))
     // A session may wrap a still-connecting client socket (so no early frame is missed): send once open.
-    if (ws.readyState === ws.CONNECTING) ws.once('open', () => this.#flush())
+    if (ws.readyState === ws.CONNECTING) ws.once('open', () => this.#out.flush())
     if (this.sessionWindow > INITIAL_SESSION_WINDOW) {
       this.#recvGranted = this.sessionWindow
-      this.#queue(encodeWindowUpdate(0, this.sessionWindow - INITIAL_SESSION_WINDOW))
+      this.#out.send(encodeWindowUpdate(0, this.sessionWindow - INITIAL_SESSION_WINDOW))
     }
     const tick = Math.max(50, Math.min(this.#pingIntervalMs, this.#pingTimeoutMs) / 2)
     this.#pingTimer = setInterval(() => this.#checkLiveness(), tick)
@@ -181,6 +168,11 @@ export class TunnelSession extends EventEmitter implements StreamHost {
 
   get streamCount(): number {
     return this.#streams.size
+  }
+
+  /** DATA payload bytes sent (metrics). */
+  get bytesOut(): number {
+    return this.#out.bytesOut
   }
 
   get closeInfo(): SessionCloseInfo | undefined {
@@ -269,13 +261,13 @@ export class TunnelSession extends EventEmitter implements StreamHost {
       }
       opts.signal?.addEventListener('abort', onAbort, { once: true })
       this.#opening.set(id, entry)
-      this.#queue(frame)
+      this.#out.send(frame)
     })
   }
 
   /** Sends the agent's routing announcement (stream 0, JSON). */
   announce(body: unknown): void {
-    if (!this.#closed) this.#queue(encodeAnnounce(body))
+    if (!this.#closed) this.#out.send(encodeAnnounce(body))
   }
 
   /** Graceful shutdown: GOAWAY now, close the WebSocket when the last stream ends or after `graceMs`. */
@@ -284,7 +276,7 @@ export class TunnelSession extends EventEmitter implements StreamHost {
     const done = new Promise<void>((resolve) => this.once('close', () => resolve()))
     if (!this.#goawaySent) {
       this.#goawaySent = true
-      this.#queue(encodeGoaway(Reason.GOING_AWAY, this.#lastPeerId, message))
+      this.#out.send(encodeGoaway(Reason.GOING_AWAY, this.#lastPeerId, message))
     }
     if (this.#streams.size === 0) this.#closeWs(1000, message)
     else setTimeout(() => this.#closeWs(1001, message), graceMs).unref()
@@ -296,7 +288,7 @@ export class TunnelSession extends EventEmitter implements StreamHost {
     if (this.#closed) return
     if (!this.#goawaySent) {
       this.#goawaySent = true
-      this.#queue(encodeGoaway(reason, this.#lastPeerId, message))
+      this.#out.send(encodeGoaway(reason, this.#lastPeerId, message))
     }
     this.#closeWs(
       reason === Reason.PROTOCOL_ERROR ||
@@ -313,20 +305,16 @@ export class TunnelSession extends EventEmitter implements StreamHost {
   // ---- StreamHost ----
 
   schedule(stream: TunnelStream): void {
-    if (!this.#inRing.has(stream) && stream.sendCredit > 0) {
-      this.#inRing.add(stream)
-      this.#ring.push(stream)
-    }
-    this.#flush()
+    this.#out.schedule(stream)
   }
 
   sendFin(stream: TunnelStream): void {
-    if (this.#streams.get(stream.id) === stream) this.#queue(encodeFin(stream.id))
+    if (this.#streams.get(stream.id) === stream) this.#out.send(encodeFin(stream.id))
   }
 
   sendRst(stream: TunnelStream, code: number, message: string): void {
     if (this.#streams.get(stream.id) === stream && !this.#closed)
-      this.#queue(encodeCode(FrameType.RST, stream.id, code, message))
+      this.#out.send(encodeCode(FrameType.RST, stream.id, code, message))
   }
 
   consumed(stream: TunnelStream, bytes: number): void {
@@ -336,18 +324,18 @@ export class TunnelSession extends EventEmitter implements StreamHost {
       if (stream.creditOwed >= Math.max(4096, stream.window >> 2)) {
         const n = stream.creditOwed
         stream.granted(n)
-        this.#control.push(encodeWindowUpdate(stream.id, n))
+        this.#out.push(encodeWindowUpdate(stream.id, n))
       }
     }
     this.#creditSession(bytes)
-    if (this.#control.length) this.#flush()
+    if (this.#out.pendingControl) this.#out.requestFlush()
   }
 
   #creditSession(bytes: number): void {
     this.#sessOwed += bytes
     if (this.#sessOwed >= this.sessionWindow >> 2) {
       this.#recvGranted += this.#sessOwed
-      this.#control.push(encodeWindowUpdate(0, this.#sessOwed))
+      this.#out.push(encodeWindowUpdate(0, this.#sessOwed))
       this.#sessOwed = 0
     }
   }
@@ -367,56 +355,6 @@ export class TunnelSession extends EventEmitter implements StreamHost {
       )
     }
     if (this.#goawaySent && this.#streams.size === 0) this.#closeWs(1000, 'going away')
-  }
-
-  // ---- sending ----
-
-  #queue(frame: Buffer): void {
-    this.#control.push(frame)
-    this.#flush()
-  }
-
-  #flush(): void {
-    if (this.#flushing || this.#closed) return
-    const ws = this.ws
-    if (ws.readyState !== ws.OPEN) return
-    this.#flushing = true
-    // Cork the socket so every frame of this pass leaves in one writev instead of one syscall each.
-    const socket = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket
-    socket?.cork()
-    try {
-      for (;;) {
-        if (ws.bufferedAmount >= this.#highWater) {
-          this.#blocked = true
-          break
-        }
-        let frame = this.#control.shift()
-        let done: ((err?: Error | null) => void) | null = null
-        if (!frame) {
-          if (this.#sendCredit <= 0) break
-          const stream = this.#ring.shift()
-          if (!stream) break
-          const part = stream.takeChunk(Math.min(this.maxFrameData, this.#sendCredit))
-          if (!part) {
-            this.#inRing.delete(stream)
-            continue
-          }
-          const n = part.end - part.start
-          this.#sendCredit -= n
-          this.bytesOut += n
-          frame = encodeData(stream.id, part.buf, part.start, part.end)
-          done = part.done
-          if (stream.hasPending && stream.sendCredit > 0) this.#ring.push(stream)
-          else this.#inRing.delete(stream)
-        }
-        ws.send(frame, SEND_OPTS, this.#onSent)
-        // After the frame is queued in the socket: the next write (or FIN) cannot overtake it.
-        done?.()
-      }
-    } finally {
-      this.#flushing = false
-      socket?.uncork()
-    }
   }
 
   // ---- receiving ----
@@ -466,7 +404,7 @@ export class TunnelSession extends EventEmitter implements StreamHost {
           }
           // A late frame for a stream we already closed: its bytes still count against the session window.
           this.#creditSession(len)
-          this.#flush()
+          this.#out.requestFlush()
           return
         }
         if (this.#opening.has(f.streamId) || this.#pendingAccept.has(f.streamId)) {
@@ -481,12 +419,12 @@ export class TunnelSession extends EventEmitter implements StreamHost {
       }
       case FrameType.WINDOW_UPDATE: {
         if (f.streamId === 0) {
-          this.#sendCredit += f.increment
-          if (this.#sendCredit > 2 ** 40) {
+          this.#out.credit += f.increment
+          if (this.#out.credit > 2 ** 40) {
             this.#protocolError(Reason.FLOW_CONTROL_ERROR, 'session credit overflow')
             return
           }
-          this.#flush()
+          this.#out.requestFlush()
           return
         }
         const stream = this.#streams.get(f.streamId)
@@ -563,7 +501,7 @@ export class TunnelSession extends EventEmitter implements StreamHost {
         return
       }
       case FrameType.PING:
-        this.#queue(encodePing(FrameType.PONG, f.payload))
+        this.#out.send(encodePing(FrameType.PONG, f.payload))
         return
       case FrameType.PONG:
         if (this.#pingPayload?.equals(f.payload)) this.#pingPayload = undefined
@@ -594,11 +532,11 @@ export class TunnelSession extends EventEmitter implements StreamHost {
     }
     this.#lastPeerId = f.streamId
     if (this.#goawaySent) {
-      this.#queue(encodeCode(FrameType.OPEN_FAIL, f.streamId, Reason.GOING_AWAY, 'going away'))
+      this.#out.send(encodeCode(FrameType.OPEN_FAIL, f.streamId, Reason.GOING_AWAY, 'going away'))
       return
     }
     if (this.#streams.size >= this.maxStreams) {
-      this.#queue(encodeCode(FrameType.OPEN_FAIL, f.streamId, Reason.TOO_MANY_STREAMS, 'too many streams'))
+      this.#out.send(encodeCode(FrameType.OPEN_FAIL, f.streamId, Reason.TOO_MANY_STREAMS, 'too many streams'))
       return
     }
     const info = { id: f.streamId, kind: f.kind, host: f.host, port: f.port, locationId: f.locationId }
@@ -615,7 +553,8 @@ export class TunnelSession extends EventEmitter implements StreamHost {
       accept: () => {
         if (decided) throw new Error('IncomingOpen already answered')
         decided = true
-        if (this.#pendingAccept.delete(f.streamId)) this.#queue(encodeOpenOk(f.streamId, this.streamWindow))
+        if (this.#pendingAccept.delete(f.streamId))
+          this.#out.send(encodeOpenOk(f.streamId, this.streamWindow))
         return stream
       },
       reject: (reason, message = '') => {
@@ -623,7 +562,7 @@ export class TunnelSession extends EventEmitter implements StreamHost {
         decided = true
         if (this.#pendingAccept.delete(f.streamId) && this.#streams.get(f.streamId) === stream) {
           this.#streams.delete(f.streamId)
-          this.#queue(encodeCode(FrameType.OPEN_FAIL, f.streamId, reason, message))
+          this.#out.send(encodeCode(FrameType.OPEN_FAIL, f.streamId, reason, message))
         }
         stream.discard()
       },
@@ -653,7 +592,7 @@ export class TunnelSession extends EventEmitter implements StreamHost {
       this.#pingSentAt = now
       this.#pingPayload = Buffer.allocUnsafe(8)
       this.#pingPayload.writeDoubleBE(now)
-      this.#queue(encodePing(FrameType.PING, this.#pingPayload))
+      this.#out.send(encodePing(FrameType.PING, this.#pingPayload))
     }
   }
 
@@ -681,7 +620,7 @@ export class TunnelSession extends EventEmitter implements StreamHost {
   #closeWs(code: number, reason: string): void {
     const ws = this.ws
     if (ws.readyState === ws.CLOSED || ws.readyState === ws.CLOSING) return
-    this.#flush()
+    this.#out.flush()
     try {
       ws.close(code, reason.slice(0, 120))
     } catch {
@@ -693,8 +632,7 @@ export class TunnelSession extends EventEmitter implements StreamHost {
     if (this.#closed) return
     this.#closed = true
     if (this.#pingTimer) clearInterval(this.#pingTimer)
-    this.#control.clear()
-    this.#ring.clear()
+    this.#out.stop()
     const info = this.#closeInfo ?? this.#info(Reason.GOING_AWAY, reason || `websocket closed (${code})`)
     this.#closeInfo = info
     const err =

@@ -204,6 +204,18 @@ export class TunnelStream extends Duplex {
     this.#returnCredit()
   }
 
+  /**
+   * Every consumption goes through read() (flowing mode, pipe, async iteration, explicit read),
+   * except 'data' emitted straight from push() into an empty flowing stream, which onData counts.
+   * _read alone is not enough: Readable stops calling it until the next push, which never comes
+   * while the peer waits for credit.
+   */
+  override read(size?: number): Buffer | null {
+    const chunk = super.read(size) as Buffer | null
+    if (chunk !== null) this.#returnCredit()
+    return chunk
+  }
+
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     const pendingCb = this.#pendingCb
     this.#pending = null

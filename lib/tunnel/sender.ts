@@ -1,0 +1,131 @@
+/**
+ * The send side of a session: control frames first, then DATA from a round-robin ring of streams
+ * that have both data and credit, one bounded frame per turn. Stops filling the WebSocket at a
+ * high-water mark and resumes from the send callbacks; each pass is corked into one writev.
+ */
+import type WebSocket from 'ws'
+import { encodeData } from './frames'
+import { Fifo } from './queue'
+import type { TunnelStream } from './stream'
+
+const SEND_OPTS = { binary: true, compress: false } as const
+
+export class FrameSender {
+  readonly #ws: WebSocket
+  readonly #maxFrameData: number
+  readonly #highWater: number
+  #control = new Fifo<Buffer>()
+  #ring = new Fifo<TunnelStream>()
+  #inRing = new WeakSet<TunnelStream>()
+  #flushing = false
+  #flushQueued = false
+  #blocked = false
+  #stopped = false
+  /** Session credit: DATA bytes the peer still accepts on the whole session. */
+  credit: number
+  /** DATA payload bytes sent (metrics). */
+  bytesOut = 0
+  readonly #onSent = (err?: Error | null): void => {
+    if (err) return
+    if (this.#blocked && this.#ws.bufferedAmount < this.#highWater / 2) {
+      this.#blocked = false
+      this.flush()
+    }
+  }
+
+  constructor(ws: WebSocket, opts: { maxFrameData: number; highWater: number; initialCredit: number }) {
+    this.#ws = ws
+    this.#maxFrameData = opts.maxFrameData
+    this.#highWater = opts.highWater
+    this.credit = opts.initialCredit
+  }
+
+  /** Queues a control frame without flushing (callers batch several, then flush once). */
+  push(frame: Buffer): void {
+    this.#control.push(frame)
+  }
+
+  /** Queues a control frame and flushes. */
+  send(frame: Buffer): void {
+    this.#control.push(frame)
+    this.requestFlush()
+  }
+
+  /**
+   * Flushes once the current task is done: all frames produced while one incoming TCP chunk is
+   * processed (several WebSocket messages, several stream writes) leave in a single writev.
+   */
+  requestFlush(): void {
+    if (this.#flushQueued || this.#stopped) return
+    this.#flushQueued = true
+    queueMicrotask(this.#runFlush)
+  }
+
+  readonly #runFlush = (): void => {
+    this.#flushQueued = false
+    this.flush()
+  }
+
+  get pendingControl(): number {
+    return this.#control.length
+  }
+
+  /** A stream has data and (maybe) credit: put it on the ring and flush. */
+  schedule(stream: TunnelStream): void {
+    if (!this.#inRing.has(stream) && stream.sendCredit > 0) {
+      this.#inRing.add(stream)
+      this.#ring.push(stream)
+    }
+    this.requestFlush()
+  }
+
+  /** Session is gone: drop everything queued and never send again. */
+  stop(): void {
+    this.#stopped = true
+    this.#control.clear()
+    this.#ring.clear()
+  }
+
+  flush(): void {
+    if (this.#flushing || this.#stopped) return
+    const ws = this.#ws
+    if (ws.readyState !== ws.OPEN) return
+    this.#flushing = true
+    // Cork the socket so every frame of this pass leaves in one writev instead of one syscall each.
+    const socket = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket
+    socket?.cork()
+    try {
+      for (;;) {
+        if (ws.bufferedAmount >= this.#highWater) {
+          this.#blocked = true
+          break
+        }
+        let frame = this.#control.shift()
+        let done: ((err?: Error | null) => void) | null = null
+        if (!frame) {
+          if (this.credit <= 0) break
+          const stream = this.#ring.shift()
+          if (!stream) break
+          const part = stream.takeChunk(Math.min(this.#maxFrameData, this.credit))
+          if (!part) {
+            this.#inRing.delete(stream)
+            continue
+          }
+          const n = part.end - part.start
+          this.credit -= n
+          this.bytesOut += n
+          frame = encodeData(stream.id, part.buf, part.start, part.end)
+          done = part.done
+          if (stream.hasPending && stream.sendCredit > 0) this.#ring.push(stream)
+          else this.#inRing.delete(stream)
+        }
+        ws.send(frame, SEND_OPTS, this.#onSent)
+        // After the frame is queued in the socket: the next write (or FIN) cannot overtake it.
+        done?.()
+      }
+    } finally {
+      this.#flushing = false
+      socket?.uncork()
+    }
+  }
+}
