@@ -25,7 +25,14 @@ function capture() {
     err += String(c)
     return true
   })
-  return { out: () => out, err: () => err, restore: () => (o.mockRestore(), e.mockRestore()) }
+  return {
+    out: () => out,
+    err: () => err,
+    restore: () => {
+      o.mockRestore()
+      e.mockRestore()
+    },
+  }
 }
 
 async function freePort(): Promise<number> {

@@ -96,9 +96,10 @@ describe('scale-out: three server processes', () => {
     // With the agent gone every instance answers 503 (no agent), not a hang.
     for (const s of servers) {
       const deadline = Date.now() + 5000
-      let status = 0
-      while (Date.now() < deadline && (status = (await get(s.info.httpPort ?? 0, '/gone')).status) === 200) {
+      let status = (await get(s.info.httpPort ?? 0, '/gone')).status
+      while (Date.now() < deadline && status === 200) {
         await new Promise((r) => setTimeout(r, 50))
+        status = (await get(s.info.httpPort ?? 0, '/gone')).status
       }
       expect(status).toBe(503)
     }

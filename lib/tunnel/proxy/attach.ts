@@ -62,7 +62,7 @@ export async function startLocalProxy(
 ): Promise<LocalProxy> {
   const authenticate =
     options.trustedAccount === undefined
-      ? serverAuthenticator(server)
+      ? cachedAuthenticator(serverAuthenticator(server))
       : trustedAuthenticator(options.trustedAccount)
   const openStream = (req: ProxyStreamRequest): Promise<Duplex> => server.openStream(req)
   const host = options.host ?? '127.0.0.1'
