@@ -12,9 +12,9 @@ const path = require('node:path')
 const DIST = path.resolve(__dirname, '..', 'dist')
 const MiB = 1024 * 1024
 const BULK = 256 * MiB
-const RTT_ROUNDS = 2000
+const RTT_ROUNDS = 1500
 const LOADED_ROUNDS = 1000
-const CONNECT_ROUNDS = 300
+const CONNECT_ROUNDS = 200
 const IDLE_STREAMS = 10_000
 const IDLE_RELAY = 5_000 // the relays hold two sockets per connection; the fd limit caps them lower
 const SECRET = 'bench-secret-0123456789'
@@ -126,12 +126,15 @@ async function startTunnelServer() {
   process.send({ port })
 }
 
-async function startTunnelAgent(url, targetPort) {
+async function startTunnelAgent(url, targetPort, variant) {
   const { TunnelAgent, createDevToken } = require(path.join(DIST, 'tunnel'))
+  const zero = variant === 'zero-mask'
   const agent = new TunnelAgent({
     server: url,
+    zeroMask: zero,
     token: createDevToken({ secret: SECRET, subject: 'agent', account: 'bench' }),
     config: {
+      locationId: zero ? 'zero-mask' : '',
       mappings: [
         {
           protocol: 'TCP',
@@ -156,10 +159,13 @@ async function startTunnelAgent(url, targetPort) {
   setTimeout(() => process.send({ ready: true }), 100)
 }
 
-async function startForward(url) {
+async function startForward(url, variant) {
   const { ForwardClient, createDevToken } = require(path.join(DIST, 'tunnel'))
+  const zero = variant === 'zero-mask'
   const fwd = new ForwardClient({
     server: url,
+    zeroMask: zero,
+    locationId: zero ? 'zero-mask' : '',
     token: createDevToken({ secret: SECRET, subject: 'dev', account: 'bench' }),
     mappings: ['0:target.virtual:1', '0:idle.virtual:80'],
   })
@@ -181,8 +187,9 @@ if (role) {
   else if (role === 'relay') startRelay(Number(process.argv[3]))
   else if (role === 'ws') startWsServer()
   else if (role === 'tunnel-server') startTunnelServer()
-  else if (role === 'tunnel-agent') startTunnelAgent(process.argv[3], Number(process.argv[4]))
-  else if (role === 'tunnel-forward') startForward(process.argv[3])
+  else if (role === 'tunnel-agent')
+    startTunnelAgent(process.argv[3], Number(process.argv[4]), process.argv[5])
+  else if (role === 'tunnel-forward') startForward(process.argv[3], process.argv[4])
 }
 
 // ---------------------------------------------------------------- orchestration
@@ -387,17 +394,48 @@ async function cpuOf(procs, fn) {
   return [value, after.reduce((n, a, i) => n + a - before[i], 0)]
 }
 
-async function measurePath(port, procs) {
-  // Warm up (JIT, socket buffers) the same way on every path before measuring.
-  await upload(port, 64 * MiB)
-  await download(port, 64 * MiB)
-  const [up, cpuUp] = await cpuOf(procs, () => upload(port))
-  const [down, cpuDown] = await cpuOf(procs, () => download(port))
-  const cpu = (cpuUp + cpuDown) / ((2 * BULK) / 2 ** 30)
-  const [p50, p99] = await pingPong(port, RTT_ROUNDS)
-  const [lp50, lp99, bulk] = await pingUnderBulk(port)
-  const connect50 = await connectRtt(port)
-  return { up, down, cpu, p50, p99, lp50, lp99, bulk, connect50 }
+/**
+ * Measures every path in interleaved rounds and keeps each path's best round: load from other
+ * processes on a shared machine comes and goes, and interleaving gives every path the same chances.
+ */
+async function measurePaths(paths, rounds = 2) {
+  const out = {}
+  for (const [name, { port }] of Object.entries(paths)) {
+    // Warm up (JIT, socket buffers) the same way on every path before measuring.
+    await upload(port, 64 * MiB)
+    await download(port, 64 * MiB)
+    out[name] = {
+      up: 0,
+      down: 0,
+      cpu: Number.POSITIVE_INFINITY,
+      p50: Number.POSITIVE_INFINITY,
+      p99: 0,
+      lp50: 0,
+      lp99: 0,
+      bulk: 0,
+      connect50: Number.POSITIVE_INFINITY,
+    }
+  }
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, { port, procs, throughputOnly }] of Object.entries(paths)) {
+      const r = out[name]
+      const [up, cpuUp] = await cpuOf(procs, () => upload(port))
+      const [down, cpuDown] = await cpuOf(procs, () => download(port))
+      r.up = Math.max(r.up, up)
+      r.down = Math.max(r.down, down)
+      r.cpu = Math.min(r.cpu, (cpuUp + cpuDown) / ((2 * BULK) / 2 ** 30))
+      if (throughputOnly) continue
+      const [p50, p99] = await pingPong(port, RTT_ROUNDS)
+      if (p50 < r.p50) [r.p50, r.p99] = [p50, p99]
+      r.connect50 = Math.min(r.connect50, await connectRtt(port))
+    }
+  }
+  for (const [name, { port, throughputOnly }] of Object.entries(paths)) {
+    if (throughputOnly) continue
+    const [lp50, lp99, bulk] = await pingUnderBulk(port)
+    Object.assign(out[name], { lp50, lp99, bulk })
+  }
+  return out
 }
 
 async function main() {
@@ -419,11 +457,18 @@ async function main() {
   await ag.ready
   const fw = spawn('tunnel-forward', url)
   const fwd = await fw.ready
+  // The same tunnel with an all-zero masking key, which is what clients use over wss:// by default.
+  const agZ = spawn('tunnel-agent', url, String(targetPort), 'zero-mask')
+  await agZ.ready
+  const fwZ = spawn('tunnel-forward', url, 'zero-mask')
+  const fwdZ = await fwZ.ready
 
-  const results = {}
-  results.direct = await measurePath(targetPort, [])
-  results.relay = await measurePath(relayPort, [r1.child, r2.child, r3.child])
-  results.tunnel = await measurePath(fwd.port, [fw.child, ts.child, ag.child])
+  const results = await measurePaths({
+    direct: { port: targetPort, procs: [] },
+    relay: { port: relayPort, procs: [r1.child, r2.child, r3.child] },
+    tunnel: { port: fwd.port, procs: [fw.child, ts.child, ag.child] },
+    zero: { port: fwdZ.port, procs: [fwZ.child, ts.child, agZ.child], throughputOnly: true },
+  })
   const wsr = await wsMeasure(wsPort)
 
   // Stream open time at the API: TunnelClient.openStream → server → agent → TCP connect to the target.
@@ -469,11 +514,15 @@ async function main() {
   const d = results.direct
   const r = results.relay
   const t = results.tunnel
+  const z = results.zero
   const f = (n, digits = 0) => (typeof n === 'number' ? n.toFixed(digits) : String(n))
   const rows = [
     ['throughput up (MB/s)', f(t.up), f(r.up), f(wsr.up), f(d.up), f(t.up / r.up, 2), '≥ 0.70'],
     ['throughput down (MB/s)', f(t.down), f(r.down), f(wsr.down), f(d.down), f(t.down / r.down, 2), '≥ 0.70'],
     ['CPU of the 3 hops (s/GiB)', f(t.cpu, 2), f(r.cpu, 2), '', '0', f(t.cpu / r.cpu, 2), ''],
+    ['zero-mask tunnel up (MB/s)', f(z.up), f(r.up), '', '', f(z.up / r.up, 2), '(wss:// default)'],
+    ['zero-mask tunnel down (MB/s)', f(z.down), f(r.down), '', '', f(z.down / r.down, 2), ''],
+    ['zero-mask CPU (s/GiB)', f(z.cpu, 2), f(r.cpu, 2), '', '', f(z.cpu / r.cpu, 2), ''],
     ['1-byte RTT p50 (µs)', f(t.p50), f(r.p50), f(wsr.p50), f(d.p50), `+${f(t.p50 - r.p50)} µs`, '≤ +100 µs'],
     ['1-byte RTT p99 (µs)', f(t.p99), f(r.p99), f(wsr.p99), f(d.p99), f(t.p99 / r.p99, 2), ''],
     ['RTT under bulk p50 (µs)', f(t.lp50), f(r.lp50), '', f(d.lp50), f(t.lp50 / r.lp50, 2), ''],
@@ -503,7 +552,7 @@ async function main() {
       ` relay chain with ${IDLE_RELAY} idle connections: largest relay ${mb(relayRss)} MiB.`,
   )
   console.log(
-    `(${BULK / MiB} MiB per throughput run; processes: target, 3 relays, ws, tunnel server, agent, forward; ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+    `(best of 2 interleaved rounds of ${BULK / MiB} MiB per direction; processes: target, 3 relays, ws, tunnel server, 2 agents, 2 forward clients; ${((Date.now() - started) / 1000).toFixed(1)} s)`,
   )
   setTimeout(() => process.exit(0), 200).unref()
 }
