@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events'
 import http from 'node:http'
+import https from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { debuglog } from 'node:util'
@@ -31,6 +32,8 @@ export interface TunnelServerOptions {
   readonly auth: TunnelAuthOptions
   /** Targets reachable from the server itself: `host:port` or `host:lo-hi` (deny by default). */
   readonly allow?: readonly string[]
+  /** Serve HTTPS / wss:// with this certificate and key (PEM). */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer }
   /** Attach to an existing HTTP(S) server instead of creating one (listen/close are then the caller's). */
   readonly server?: http.Server
   /** Timeout for opening a stream end to end (default 10 s). */
@@ -79,7 +82,11 @@ export class TunnelServer extends EventEmitter {
       handleProtocols: (protocols) => (protocols.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
     })
     this.#own = !options.server
-    this.httpServer = options.server ?? http.createServer()
+    this.httpServer =
+      options.server ??
+      (options.tls
+        ? https.createServer({ cert: options.tls.cert, key: options.tls.key })
+        : http.createServer())
     this.httpServer.on('request', (req, res) => this.#onRequest(req, res))
     this.httpServer.on('upgrade', (req, socket, head) => {
       this.#onUpgrade(req, socket, head).catch((err) => {

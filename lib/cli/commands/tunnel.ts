@@ -22,6 +22,7 @@ Server options:
   --issuer ISS        expected iss;   --audience AUD  expected aud;   --scope S  required scope
   --insecure-no-auth  accept anyone (development only; prints a warning)
   --allow host:port   target the server may reach itself for forward clients (repeatable, port ranges lo-hi)
+  --tls-cert FILE     serve wss:// with this certificate (PEM); with --tls-key FILE
   --proxy-http N      also run the local connectivity HTTP proxy on port N (BTP: 20003)
   --proxy-socks N     also run the local SOCKS5 (0x80) proxy on port N (BTP: 20004)
   --proxy-trusted A   proxy trusted mode: no proxy token, callers act for account A
@@ -67,6 +68,14 @@ function untilSignal(): Promise<void> {
   })
 }
 
+function tlsServerOf(args: ParsedArgs): { tls?: { cert: Buffer; key: Buffer } } {
+  const cert = str(args, 'tls-cert')
+  const key = str(args, 'tls-key')
+  if (!cert && !key) return {}
+  if (!cert || !key) throw new UsageError('tunnel server: --tls-cert and --tls-key go together.')
+  return { tls: { cert: readFileSync(cert), key: readFileSync(key) } }
+}
+
 async function runServer(args: ParsedArgs): Promise<number> {
   const { TunnelServer } = await import('../../tunnel/server.js')
   const { failoverMetricsText } = await import('../../failover/metrics.js')
@@ -98,6 +107,7 @@ async function runServer(args: ParsedArgs): Promise<number> {
       auth,
       allow: (args.flags.allow as string[] | undefined) ?? [],
       extraMetrics: failoverMetricsText,
+      ...tlsServerOf(args),
     })
   } catch (err) {
     if (err instanceof RangeError || err instanceof TypeError)
@@ -250,6 +260,8 @@ export const command: Command = {
     scope: { type: 'string' },
     'insecure-no-auth': { type: 'boolean' },
     allow: { type: 'string', multiple: true },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
     'proxy-http': { type: 'string' },
     'proxy-socks': { type: 'string' },
     'proxy-trusted': { type: 'string' },
