@@ -65,6 +65,7 @@ export class TunnelServer extends EventEmitter {
   readonly #wss: WebSocketServer
   readonly #path: string
   readonly #own: boolean
+  #closing = false
 
   constructor(options: TunnelServerOptions) {
     super()
@@ -124,6 +125,8 @@ export class TunnelServer extends EventEmitter {
 
   /** GOAWAY to every session, then close (sessions get `graceMs` to finish their streams). */
   async close(graceMs = 2_000): Promise<void> {
+    // New sessions during the grace period would outlive it: refuse them from now on.
+    this.#closing = true
     const closing = [...this.#registry.entries()].map((e) => e.session.close('server shutting down', graceMs))
     await Promise.all(closing)
     if (this.#own) {
@@ -206,6 +209,7 @@ export class TunnelServer extends EventEmitter {
     socket.on('error', () => socket.destroy())
     const path = (req.url ?? '/').split('?')[0]
     if (path !== this.#path) return this.#refuse(socket, 404, 'Not Found')
+    if (this.#closing) return this.#refuse(socket, 503, 'Service Unavailable')
     const offered = String(req.headers['sec-websocket-protocol'] ?? '')
       .split(',')
       .map((p) => p.trim())
