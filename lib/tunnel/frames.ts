@@ -44,6 +44,9 @@ export const LIMITS = {
   maxWindow: 0x7fffffff,
 } as const
 
+/** What a target host may look like on the wire (names, IPv4, IPv6 with or without brackets). */
+const HOST_PATTERN = /^[A-Za-z0-9._:[\]-]+$/
+
 export type StreamKind = 'tcp' | 'http'
 const KIND_CODES: Record<StreamKind, number> = { tcp: 1, http: 2 }
 
@@ -159,6 +162,9 @@ export function encodeOpen(f: Omit<OpenFrame, 'type'>): Buffer {
     : Buffer.alloc(0)
   if (host.length === 0 || host.length > LIMITS.maxHost)
     throw new RangeError('OPEN host must be 1..255 bytes')
+  if (!HOST_PATTERN.test(f.host)) throw new RangeError('OPEN host must be a host name or IP address')
+  if (!Number.isInteger(f.port) || f.port < 1 || f.port > 65535)
+    throw new RangeError('OPEN port must be 1..65535')
   if (loc.length > LIMITS.maxLocation) throw new RangeError('OPEN locationId must be at most 255 bytes')
   if (meta.length > LIMITS.maxMetadata) throw new RangeError('OPEN metadata must be at most 16 KiB')
   const buf = header(
@@ -268,7 +274,7 @@ function decodeOpen(buf: Buffer, streamId: number): OpenFrame | DecodeFailure {
   if (hostLen === 0 || buf.length < o + hostLen + 1) return fail('OPEN host length')
   const host = text(buf.subarray(o, o + hostLen))
   o += hostLen
-  if (!host || !/^[A-Za-z0-9._:[\]-]+$/.test(host)) return fail('OPEN host is not a host name or address')
+  if (!host || !HOST_PATTERN.test(host)) return fail('OPEN host is not a host name or address')
   const locLen = buf[o++] as number
   if (buf.length < o + locLen + 2) return fail('OPEN location length')
   const locationId = text(buf.subarray(o, o + locLen))

@@ -204,18 +204,33 @@ export class TunnelSession extends EventEmitter implements StreamHost {
       )
     }
     const id = this.#nextId
-    this.#nextId += 2
     const kind = opts.kind ?? 'tcp'
     const locationId = opts.locationId ?? ''
-    const frame = encodeOpen({
-      streamId: id,
-      kind,
-      window: this.streamWindow,
-      host: opts.host,
-      port: opts.port,
-      locationId,
-      metadata: opts.metadata ?? {},
-    })
+    let frame: Buffer
+    try {
+      frame = encodeOpen({
+        streamId: id,
+        kind,
+        window: this.streamWindow,
+        host: opts.host,
+        port: opts.port,
+        locationId,
+        metadata: opts.metadata ?? {},
+      })
+    } catch (err) {
+      // A target the peer would reject as malformed must not reach the wire (it would end the session).
+      return Promise.reject(
+        new TunnelError(
+          'REQUEST_INVALID',
+          `Cannot open a tunnel stream to ${target}: ${(err as Error).message}.`,
+          {
+            cause: err,
+            details: { target, requestSent: false },
+          },
+        ),
+      )
+    }
+    this.#nextId += 2
     const stream = new TunnelStream(
       this,
       { id, kind, host: opts.host, port: opts.port, locationId },
@@ -226,7 +241,11 @@ export class TunnelSession extends EventEmitter implements StreamHost {
     return new Promise<TunnelStream>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined
       const onAbort = (): void =>
-        fail(new TunnelError('REQUEST_ABORTED', `Opening a tunnel stream to ${target} was aborted.`))
+        fail(
+          new TunnelError('REQUEST_ABORTED', `Opening a tunnel stream to ${target} was aborted.`, {
+            details: { target, requestSent: false },
+          }),
+        )
       const fail = (err: TunnelError): void => {
         if (!this.#opening.has(id)) return
         entry.cleanup()
@@ -626,6 +645,8 @@ export class TunnelSession extends EventEmitter implements StreamHost {
     } catch {
       ws.terminate()
     }
+    // A peer that never answers the close handshake must not keep the socket (and close()) waiting.
+    setTimeout(() => ws.terminate(), 2_000).unref()
   }
 
   #onClose(code: number, reason: string): void {

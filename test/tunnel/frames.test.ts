@@ -175,16 +175,28 @@ describe('tunnel frames: invalid input is reported, never thrown', () => {
     expect(decodeFrame(Buffer.concat([head, len, json])).type).toBe('invalid')
   })
 
-  it('OPEN host must look like a host', () => {
+  it('OPEN host must look like a host (checked on encode and on decode)', () => {
+    expect(() =>
+      encodeOpen({
+        streamId: 1,
+        kind: 'tcp',
+        window: 1024,
+        host: 'a b',
+        port: 1,
+        locationId: '',
+        metadata: {},
+      }),
+    ).toThrow(RangeError)
     const f = encodeOpen({
       streamId: 1,
       kind: 'tcp',
       window: 1024,
-      host: 'a b',
+      host: 'a-b',
       port: 1,
       locationId: '',
       metadata: {},
     })
+    f[f.indexOf('a-b') + 1] = 0x20 // a peer that sends a space anyway
     expect(decodeFrame(f).type).toBe('invalid')
   })
 })

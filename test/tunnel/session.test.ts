@@ -389,3 +389,17 @@ describe('session: flow control', () => {
     expect(times[times.length - 2]).toBeLessThan(250)
   })
 })
+
+describe('session: caller mistakes never reach the wire', () => {
+  it('a malformed target is refused locally and the session stays up', async () => {
+    const { client, server } = await pair()
+    echoAcceptor(server)
+    for (const host of ['bad host', 'x'.repeat(300), 'a/b']) {
+      const err = await client.openStream({ host, port: 1 }).catch((e) => e)
+      expect(err.code).toBe('REQUEST_INVALID')
+    }
+    expect((await client.openStream({ host: 'x', port: 0 }).catch((e) => e)).code).toBe('REQUEST_INVALID')
+    const r = await roundTrip(await client.openStream({ host: 'ok.host', port: 1 }), 10)
+    expect(r.received).toBe(r.sent)
+  })
+})
