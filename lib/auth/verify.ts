@@ -3,7 +3,7 @@
  * service: XSUAA `https://<uaadomain>/token_keys?zid=<zid>`, or the IAS tenant's `jwks_uri` from its
  * OpenID configuration. A `jku` header pointing elsewhere is rejected, never followed.
  */
-import { createRemoteJWKSet, errors as joseErrors, type JWTVerifyGetKey, jwtVerify } from 'jose'
+import type { JWTVerifyGetKey } from 'jose'
 import { AuthError } from '../errors'
 import { decodeJwt, type JwtIdentity } from './jwt'
 
@@ -26,7 +26,14 @@ const MAX_KEY_SETS = 100
 const keySets = new Map<string, JWTVerifyGetKey>()
 const iasJwksUris = new Map<string, Promise<string>>()
 
-function keySet(url: string, headers: Record<string, string>): JWTVerifyGetKey {
+// jose is imported on first verification, not when the package is required, to keep start-up cheap.
+const loadJose = (): Promise<typeof import('jose')> => import('jose')
+
+function keySet(
+  createRemoteJWKSet: typeof import('jose')['createRemoteJWKSet'],
+  url: string,
+  headers: Record<string, string>,
+): JWTVerifyGetKey {
   const key = `${url}\u0000${JSON.stringify(headers)}`
   let set = keySets.get(key)
   if (!set) {
@@ -108,6 +115,8 @@ export async function verifyJwt(token: string, options: VerifyJwtOptions): Promi
   const header = JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString('utf8')) as {
     jku?: unknown
   }
+  const jose = await loadJose()
+  const joseErrors = jose.errors
   let getKey: JWTVerifyGetKey
   let expectedDomain: string
   if (options.uaadomain) {
@@ -122,9 +131,13 @@ export async function verifyJwt(token: string, options: VerifyJwtOptions): Promi
     }
     if (!identity.tenant) throw invalid('The token has no zone id (zid); cannot select the XSUAA key set.')
     const base = (options.url ?? `https://${options.uaadomain}`).replace(/\/+$/, '')
-    getKey = keySet(`${base}/token_keys?zid=${encodeURIComponent(identity.tenant)}`, {
-      'x-zid': identity.tenant,
-    })
+    getKey = keySet(
+      jose.createRemoteJWKSet,
+      `${base}/token_keys?zid=${encodeURIComponent(identity.tenant)}`,
+      {
+        'x-zid': identity.tenant,
+      },
+    )
   } else {
     const base = options.url as string
     expectedDomain = hostOf(base) ?? ''
@@ -136,10 +149,10 @@ export async function verifyJwt(token: string, options: VerifyJwtOptions): Promi
     const headers: Record<string, string> = {}
     if (options.clientId) headers['x-client_id'] = options.clientId
     if (identity.tenant) headers['x-app_tid'] = identity.tenant
-    getKey = keySet(await iasJwksUri(base), headers)
+    getKey = keySet(jose.createRemoteJWKSet, await iasJwksUri(base), headers)
   }
   try {
-    await jwtVerify(token, getKey, {
+    await jose.jwtVerify(token, getKey, {
       ...(options.audience !== undefined ? { audience: options.audience } : {}),
       ...(options.issuer !== undefined ? { issuer: options.issuer } : {}),
       clockTolerance: options.clockToleranceSeconds ?? 60,

@@ -3,7 +3,7 @@
  * `undici.request`) that sends over the destination's route with its headers, authentication,
  * connectivity proxy headers and cached CSRF token — exactly what `request` does.
  */
-import { Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
 import { assertUsableJwt } from '../auth/jwt'
 import type { Destination } from '../destination/types'
 import { TransportError } from '../errors'
@@ -52,80 +52,91 @@ interface AnyHandler {
   onError?: (err: Error) => void
 }
 
-class DestinationDispatcher extends Dispatcher {
-  readonly #destination: string | Destination
-  readonly #options: CreateDispatcherOptions
+type DispatcherCtor = new (destination: string | Destination, options: CreateDispatcherOptions) => Dispatcher
+let dispatcherCtor: DispatcherCtor | undefined
 
-  constructor(destination: string | Destination, options: CreateDispatcherOptions) {
-    super()
-    this.#destination = destination
-    this.#options = options
-  }
+// undici is loaded on first use, not when the package is required, to keep start-up cheap.
+function destinationDispatcher(): DispatcherCtor {
+  if (dispatcherCtor) return dispatcherCtor
+  const { Dispatcher: Base } = require('undici') as typeof import('undici')
+  class DestinationDispatcher extends Base {
+    readonly #destination: string | Destination
+    readonly #options: CreateDispatcherOptions
 
-  override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    this.#run(opts, handler).catch((err: Error) => {
-      const h = handler as unknown as AnyHandler
-      if (typeof h.onResponseError === 'function') h.onResponseError(null, err)
-      else h.onError?.(err)
-    })
-    return true
-  }
-
-  async #run(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): Promise<void> {
-    const { jwt, tenant } = this.#options
-    if (jwt !== undefined) assertUsableJwt(jwt)
-    // Names are resolved per request so the destination cache decides about freshness.
-    const d = await resolveHttpDestination(this.#destination, jwt, tenant)
-    const plan = await planRequest(d, {
-      jwt,
-      tenant,
-      principalPropagation: this.#options.principalPropagation,
-    })
-    const origin = opts.origin === undefined ? plan.prepared.url.origin : new URL(String(opts.origin)).origin
-    if (origin !== plan.prepared.url.origin) {
-      // Never send the destination's credentials to another host.
-      throw new TransportError(
-        'REQUEST_INVALID',
-        `The URL's origin ${origin} is not the origin of destination "${d.name}"; the request was not sent.`,
-        {
-          details: { destination: d.name, requestSent: false },
-        },
-      )
+    constructor(destination: string | Destination, options: CreateDispatcherOptions) {
+      super()
+      this.#destination = destination
+      this.#options = options
     }
-    const caller = validHeaders(toRecord(opts.headers), 'caller', d.name)
-    if (plan.principalPropagation) delete caller.authorization
-    const headers: HeaderMap = { ...plan.headers, ...caller }
-    const method = String(opts.method).toUpperCase()
-    if (
-      this.#options.csrf !== false &&
-      plan.prepared.csrf &&
-      needsCsrf(method) &&
-      headers['x-csrf-token'] === undefined
-    ) {
-      const entry = await csrfToken(plan.csrfKey, () =>
-        fetchCsrf(plan, opts.path, headers, plan.prepared.timeoutMs ?? DEFAULT_TIMEOUT_MS, undefined),
-      )
-      if (entry) {
-        headers['x-csrf-token'] = entry.token
-        const cookie = mergeCookies(headers.cookie, entry.cookies)
-        if (cookie) headers.cookie = cookie
+
+    override dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+      this.#run(opts, handler).catch((err: Error) => {
+        const h = handler as unknown as AnyHandler
+        if (typeof h.onResponseError === 'function') h.onResponseError(null, err)
+        else h.onError?.(err)
+      })
+      return true
+    }
+
+    async #run(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): Promise<void> {
+      const { jwt, tenant } = this.#options
+      if (jwt !== undefined) assertUsableJwt(jwt)
+      // Names are resolved per request so the destination cache decides about freshness.
+      const d = await resolveHttpDestination(this.#destination, jwt, tenant)
+      const plan = await planRequest(d, {
+        jwt,
+        tenant,
+        principalPropagation: this.#options.principalPropagation,
+      })
+      const origin =
+        opts.origin === undefined ? plan.prepared.url.origin : new URL(String(opts.origin)).origin
+      if (origin !== plan.prepared.url.origin) {
+        // Never send the destination's credentials to another host.
+        throw new TransportError(
+          'REQUEST_INVALID',
+          `The URL's origin ${origin} is not the origin of destination "${d.name}"; the request was not sent.`,
+          {
+            details: { destination: d.name, requestSent: false },
+          },
+        )
       }
+      const caller = validHeaders(toRecord(opts.headers), 'caller', d.name)
+      if (plan.principalPropagation) delete caller.authorization
+      const headers: HeaderMap = { ...plan.headers, ...caller }
+      const method = String(opts.method).toUpperCase()
+      if (
+        this.#options.csrf !== false &&
+        plan.prepared.csrf &&
+        needsCsrf(method) &&
+        headers['x-csrf-token'] === undefined
+      ) {
+        const entry = await csrfToken(plan.csrfKey, () =>
+          fetchCsrf(plan, opts.path, headers, plan.prepared.timeoutMs ?? DEFAULT_TIMEOUT_MS, undefined),
+        )
+        if (entry) {
+          headers['x-csrf-token'] = entry.token
+          const cookie = mergeCookies(headers.cookie, entry.cookies)
+          if (cookie) headers.cookie = cookie
+        }
+      }
+      Object.assign(headers, plan.proxyHeaders)
+      const { path, host } = requestTarget(plan, opts.path)
+      if (host) headers.host = host
+      const what = `${method} ${plan.prepared.url.origin}${String(opts.path).split('?', 1)[0]} (destination "${d.name}")`
+      plan.dispatcher.dispatch(
+        { ...opts, origin: plan.route.poolOrigin, path, headers },
+        plan.route.kind === 'http-proxy' ? proxyAwareHandler(handler, plan, what) : handler,
+      )
     }
-    Object.assign(headers, plan.proxyHeaders)
-    const { path, host } = requestTarget(plan, opts.path)
-    if (host) headers.host = host
-    const what = `${method} ${plan.prepared.url.origin}${String(opts.path).split('?', 1)[0]} (destination "${d.name}")`
-    plan.dispatcher.dispatch(
-      { ...opts, origin: plan.route.poolOrigin, path, headers },
-      plan.route.kind === 'http-proxy' ? proxyAwareHandler(handler, plan, what) : handler,
-    )
-  }
 
-  override async close(): Promise<void> {
-    // Pools are shared per route and closed when idle; nothing is owned by this dispatcher.
-  }
+    override async close(): Promise<void> {
+      // Pools are shared per route and closed when idle; nothing is owned by this dispatcher.
+    }
 
-  override async destroy(): Promise<void> {}
+    override async destroy(): Promise<void> {}
+  }
+  dispatcherCtor = DestinationDispatcher
+  return dispatcherCtor
 }
 
 interface Controller {
@@ -193,5 +204,5 @@ export function createDispatcher(
   }
   if (options.jwt !== undefined && typeof options.jwt !== 'string')
     throw new TypeError('createDispatcher: "jwt" must be a string')
-  return new DestinationDispatcher(destination, options)
+  return new (destinationDispatcher())(destination, options)
 }

@@ -6,7 +6,7 @@
  */
 import type { Duplex } from 'node:stream'
 import { debuglog } from 'node:util'
-import { Pool } from 'undici'
+import type { Pool } from 'undici'
 import type { ConnectContext, Connector } from './connector'
 
 const debug = debuglog('cap-connectivity:pool')
@@ -88,7 +88,7 @@ export function getPool(spec: PoolSpec): Pool {
     return hit.pool
   }
   const holder = { ctx: spec.ctx }
-  const pool = new Pool(spec.origin, {
+  const pool = new (undiciPool())(spec.origin, {
     connections: spec.connections ?? 64,
     keepAliveTimeout: KEEP_ALIVE_MS,
     keepAliveMaxTimeout: KEEP_ALIVE_MS * 2,
@@ -108,6 +108,13 @@ export function getPool(spec: PoolSpec): Pool {
     sweeper.unref()
   }
   return pool
+}
+
+let PoolCtor: typeof Pool | undefined
+// undici is loaded with the first pool, not when the package is required, to keep start-up cheap.
+function undiciPool(): typeof Pool {
+  PoolCtor ??= (require('undici') as typeof import('undici')).Pool
+  return PoolCtor
 }
 
 /** Number of cached pools (for tests and diagnostics). */
