@@ -2,20 +2,15 @@
  * HttpConnectConnector: a tunnel through an HTTP forward proxy with `CONNECT host:port` (the
  * corporate-proxy case: `https_proxy`), optionally wrapped in TLS end to end.
  */
-import { isIP, connect as netConnect, type Socket } from 'node:net'
+import { isIP, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { TransportError } from '../errors'
 import type { ConnectContext, Connector, ConnectTarget } from './connector'
-import { awaitReady, describeTarget, startTls } from './socket-util'
-import type { DestinationTlsOptions } from './tls-options'
+import { checkProxyAddress, openProxyTunnel, type ProxyConnectorOptions, waitReadable } from './proxy-tunnel'
 
-export interface HttpConnectConnectorOptions {
-  readonly host: string
-  readonly port: number
+export interface HttpConnectConnectorOptions extends ProxyConnectorOptions {
   /** Value of `Proxy-Authorization` (e.g. from credentials in the proxy URL). Secret: never logged. */
   readonly proxyAuthorization?: string
-  readonly tls?: DestinationTlsOptions & { servername?: string }
-  readonly connectTimeoutMs?: number
 }
 
 const MAX_HEAD = 16 * 1024
@@ -44,17 +39,7 @@ async function readHead(socket: Socket, proxy: string): Promise<string> {
         details: { requestSent: false },
       })
     }
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        socket.off('readable', done)
-        socket.off('close', done)
-        socket.off('end', done)
-        resolve()
-      }
-      socket.on('readable', done)
-      socket.on('close', done)
-      socket.on('end', done)
-    })
+    await waitReadable(socket)
   }
 }
 
@@ -67,63 +52,28 @@ export class HttpConnectConnector implements Connector {
   readonly #opts: HttpConnectConnectorOptions
 
   constructor(options: HttpConnectConnectorOptions) {
-    if (typeof options?.host !== 'string' || options.host === '')
-      throw new TypeError('HttpConnectConnector: host must be a non-empty string')
-    if (!Number.isInteger(options.port) || options.port <= 0 || options.port > 65535) {
-      throw new RangeError('HttpConnectConnector: port must be an integer between 1 and 65535')
-    }
+    checkProxyAddress('HttpConnectConnector', options)
     this.#opts = options
   }
 
-  async connect(target: ConnectTarget, ctx: ConnectContext = {}): Promise<Duplex> {
-    const proxy = describeTarget(this.#opts.host, this.#opts.port)
-    const what = `${describeTarget(target.host, target.port, ctx.destinationName)} via proxy ${proxy}`
-    const timeoutMs = ctx.timeoutMs ?? this.#opts.connectTimeoutMs ?? 10_000
-    const deadline = AbortSignal.timeout(timeoutMs)
-    const signal = ctx.signal ? AbortSignal.any([ctx.signal, deadline]) : deadline
-    const raw = netConnect({ host: this.#opts.host, port: this.#opts.port, noDelay: true })
-    const socket = (await awaitReady(
-      { stream: raw, readyEvent: 'connect' },
-      { what: `proxy ${proxy}`, timeoutMs, signal },
-    )) as Socket
-    const onAbort = (): void => {
-      socket.destroy()
-    }
-    signal.addEventListener('abort', onAbort, { once: true })
-    try {
-      const authority =
-        isIP(target.host) === 6 ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`
-      const auth = this.#opts.proxyAuthorization
-        ? `Proxy-Authorization: ${this.#opts.proxyAuthorization}\r\n`
-        : ''
-      socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${auth}\r\n`)
-      const head = await readHead(socket, proxy)
-      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0)
-      if (status !== 200) throw statusError(status, what)
-    } catch (err) {
-      socket.destroy()
-      if (signal.aborted) {
-        const aborted = ctx.signal?.aborted === true
-        throw new TransportError(
-          aborted ? 'REQUEST_ABORTED' : 'CONNECT_TIMEOUT',
-          aborted
-            ? `Connecting to ${what} was aborted.`
-            : `Connecting to ${what} took longer than ${timeoutMs} ms.`,
-          {
-            cause: err,
-            details: { requestSent: false },
-          },
-        )
-      }
-      throw err
-    } finally {
-      signal.removeEventListener('abort', onAbort)
-    }
-    if (!this.#opts.tls) return socket
-    return startTls(
-      { servername: target.host, ...this.#opts.tls },
-      { what: `TLS to ${what}`, timeoutMs, signal, socket },
-    )
+  connect(target: ConnectTarget, ctx: ConnectContext = {}): Promise<Duplex> {
+    return openProxyTunnel({
+      options: this.#opts,
+      target,
+      ctx,
+      kind: 'proxy',
+      handshake: async (socket, proxy, what) => {
+        const authority =
+          isIP(target.host) === 6 ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`
+        const auth = this.#opts.proxyAuthorization
+          ? `Proxy-Authorization: ${this.#opts.proxyAuthorization}\r\n`
+          : ''
+        socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${auth}\r\n`)
+        const head = await readHead(socket, proxy)
+        const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1] ?? 0)
+        if (status !== 200) throw statusError(status, what)
+      },
+    })
   }
 }
 

@@ -3,30 +3,25 @@
  * (JWT + base64 location id), then CONNECT to the Cloud Connector's virtual host:port. HTTPS runs
  * end to end inside the tunnel when `tls` is set.
  */
-import { isIP, connect as netConnect, type Socket } from 'node:net'
+import { isIP, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { debuglog } from 'node:util'
 import { DestinationError, TransportError } from '../errors'
 import type { ConnectContext, Connector, ConnectTarget } from './connector'
-import { awaitReady, describeTarget, startTls } from './socket-util'
-import type { DestinationTlsOptions } from './tls-options'
+import { checkProxyAddress, openProxyTunnel, type ProxyConnectorOptions, waitReadable } from './proxy-tunnel'
 
 const debug = debuglog('cap-connectivity:socks5')
 
 /** Supplies the JWT sent in the 0x80 sub-negotiation (connectivity token in the caller's tenant); `''` in trusted mode. */
 export type Socks5TokenProvider = (ctx: ConnectContext) => string | Promise<string>
 
-export interface Socks5ConnectorOptions {
+export interface Socks5ConnectorOptions extends ProxyConnectorOptions {
   /** Proxy host, e.g. the binding's `onpremise_proxy_host`. */
   readonly host: string
   /** Proxy port, e.g. `onpremise_socks5_proxy_port` (20004). */
   readonly port: number
   /** JWT for the 0x80 authentication; omit (or return `''`) when the proxy runs in trusted mode. */
   readonly token?: string | Socks5TokenProvider
-  /** Wrap the tunnelled connection in TLS with these settings (HTTPS to a virtual host). */
-  readonly tls?: DestinationTlsOptions & { servername?: string }
-  /** Default deadline in ms for the whole handshake when the context has none (default 10 000). */
-  readonly connectTimeoutMs?: number
 }
 
 type ReplyCode = 'CONNECT_FAILED' | 'ACCESS_DENIED' | 'NO_AGENT' | 'PROXY_AUTH_FAILED' | 'PROXY_FAILED'
@@ -108,17 +103,7 @@ async function readExact(socket: Socket, n: number, what: string): Promise<Buffe
         },
       )
     }
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        socket.off('readable', done)
-        socket.off('close', done)
-        socket.off('end', done)
-        resolve()
-      }
-      socket.on('readable', done)
-      socket.on('close', done)
-      socket.on('end', done)
-    })
+    await waitReadable(socket)
   }
 }
 
@@ -135,50 +120,26 @@ export class Socks5Connector implements Connector {
   readonly #opts: Socks5ConnectorOptions
 
   constructor(options: Socks5ConnectorOptions) {
-    if (typeof options?.host !== 'string' || options.host === '')
-      throw new TypeError('Socks5Connector: host must be a non-empty string')
-    if (!Number.isInteger(options.port) || options.port <= 0 || options.port > 65535) {
-      throw new RangeError('Socks5Connector: port must be an integer between 1 and 65535')
-    }
+    checkProxyAddress('Socks5Connector', options)
     this.#opts = options
   }
 
   async connect(target: ConnectTarget, ctx: ConnectContext = {}): Promise<Duplex> {
-    const proxy = describeTarget(this.#opts.host, this.#opts.port)
-    const what = `${describeTarget(target.host, target.port, ctx.destinationName)} via SOCKS5 proxy ${proxy}`
-    const timeoutMs = ctx.timeoutMs ?? this.#opts.connectTimeoutMs ?? 10_000
-    const deadline = AbortSignal.timeout(timeoutMs)
-    const signal = ctx.signal ? AbortSignal.any([ctx.signal, deadline]) : deadline
     // Validate what we will send before opening a socket.
     const connectReq = socks5ConnectRequest(target.host, target.port)
     const token =
       typeof this.#opts.token === 'function' ? await this.#opts.token(ctx) : (this.#opts.token ?? '')
     const authReq = socks5AuthRequest(token, ctx.locationId)
-
-    const raw = netConnect({ host: this.#opts.host, port: this.#opts.port, noDelay: true })
-    const socket = (await awaitReady(
-      { stream: raw, readyEvent: 'connect' },
-      { what: `SOCKS5 proxy ${proxy}`, timeoutMs, signal },
-    )) as Socket
-    const onAbort = (): void => {
-      socket.destroy()
-    }
-    signal.addEventListener('abort', onAbort, { once: true })
-    try {
-      await this.#handshake(socket, authReq, connectReq, proxy, what)
-    } catch (err) {
-      socket.destroy()
-      if (signal.aborted) throw abortError(ctx.signal, timeoutMs, what, err)
-      throw err
-    } finally {
-      signal.removeEventListener('abort', onAbort)
-    }
-    debug('tunnel open to %s:%d through %s', target.host, target.port, proxy)
-    if (!this.#opts.tls) return socket
-    return startTls(
-      { servername: target.host, ...this.#opts.tls },
-      { what: `TLS to ${what}`, timeoutMs, signal, socket },
-    )
+    return openProxyTunnel({
+      options: this.#opts,
+      target,
+      ctx,
+      kind: 'SOCKS5 proxy',
+      handshake: async (socket, proxy, what) => {
+        await this.#handshake(socket, authReq, connectReq, proxy, what)
+        debug('tunnel open to %s:%d through %s', target.host, target.port, proxy)
+      },
+    })
   }
 
   async #handshake(
@@ -243,22 +204,4 @@ export class Socks5Connector implements Connector {
       )
     }
   }
-}
-
-function abortError(
-  userSignal: AbortSignal | undefined,
-  timeoutMs: number,
-  what: string,
-  cause: unknown,
-): TransportError {
-  if (userSignal?.aborted) {
-    return new TransportError('REQUEST_ABORTED', `Connecting to ${what} was aborted.`, {
-      cause: userSignal.reason,
-      details: { requestSent: false },
-    })
-  }
-  return new TransportError('CONNECT_TIMEOUT', `Connecting to ${what} took longer than ${timeoutMs} ms.`, {
-    cause,
-    details: { requestSent: false, timeoutMs },
-  })
 }
