@@ -159,20 +159,32 @@ export function parseRfc(scope: ParseScope, common: CommonFields, fromService: b
   })
 }
 
+/**
+ * `<prefix>.user` / `<prefix>.password` of an LDAP or MAIL destination; both are required for
+ * BasicAuthentication in a configuration we parse ourselves (the service has checked its own).
+ */
+function basicCredentials(
+  scope: ParseScope,
+  common: CommonFields,
+  fromService: boolean,
+  prefix: 'ldap' | 'mail',
+): { user: string | undefined; password: string | undefined } {
+  if (!fromService && common.authentication === 'BasicAuthentication') {
+    req(scope, `${prefix}.user`, 'for BasicAuthentication')
+    reqSecret(scope, `${prefix}.password`, 'for BasicAuthentication')
+  }
+  return { user: opt(scope, `${prefix}.user`), password: secret(scope, `${prefix}.password`) }
+}
+
 export function parseLdap(scope: ParseScope, common: CommonFields, fromService: boolean): LdapDestination {
   const ldapUrl = url(scope, 'ldap.url', ['ldap', 'ldaps'], 'for Type LDAP (e.g. ldap://ldap.virtual:389)')
   const authKey = opt(scope, 'ldap.authentication') ? 'ldap.authentication' : 'Authentication'
   oneOf(scope, authKey, ['NoAuthentication', 'BasicAuthentication'] as const, 'NoAuthentication')
-  if (!fromService && common.authentication === 'BasicAuthentication') {
-    req(scope, 'ldap.user', 'for BasicAuthentication')
-    reqSecret(scope, 'ldap.password', 'for BasicAuthentication')
-  }
   return compact({
     ...common,
     type: 'LDAP' as const,
     url: ldapUrl,
-    user: opt(scope, 'ldap.user'),
-    password: secret(scope, 'ldap.password'),
+    ...basicCredentials(scope, common, fromService, 'ldap'),
   })
 }
 
@@ -190,18 +202,13 @@ export function parseMail(scope: ParseScope, common: CommonFields, fromService: 
   const proto = hostKey.split('.')[1] as string
   const host = req(scope, hostKey, 'for Type MAIL')
   const port = int(scope, `mail.${proto}.port`, 1, 65535)
-  if (!fromService && common.authentication === 'BasicAuthentication') {
-    req(scope, 'mail.user', 'for BasicAuthentication')
-    reqSecret(scope, 'mail.password', 'for BasicAuthentication')
-  }
   return compact({
     ...common,
     type: 'MAIL' as const,
     protocol: proto,
     host,
     port,
-    user: opt(scope, 'mail.user'),
-    password: secret(scope, 'mail.password'),
+    ...basicCredentials(scope, common, fromService, 'mail'),
     from: opt(scope, `mail.${proto}.from`) ?? opt(scope, 'mail.smtp.from'),
   })
 }

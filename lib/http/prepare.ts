@@ -2,6 +2,7 @@
  * Per-destination work done once and cached with the destination object: URL parts, validated
  * `URL.headers.*`, `URL.queries.*`, `sap-client`, timeout and CSRF settings.
  */
+import { httpDestinationUrl } from '../destination/http-url'
 import type { HttpDestination } from '../destination/types'
 import { DestinationError, TransportError } from '../errors'
 import { type HeaderMap, validHeaders } from './headers'
@@ -47,20 +48,7 @@ function timeoutOf(d: HttpDestination): number | undefined {
 export function prepareDestination(d: HttpDestination): PreparedDestination {
   const hit = cache.get(d)
   if (hit) return hit
-  let url: URL
-  try {
-    url = new URL(d.url)
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('scheme')
-  } catch (cause) {
-    throw new DestinationError(
-      'DESTINATION_INVALID',
-      `Destination "${d.name}" has no valid http(s) URL; check its "URL" property.`,
-      {
-        cause,
-        details: { destination: d.name, property: 'URL' },
-      },
-    )
-  }
+  const url = httpDestinationUrl(d)
   const headers: HeaderMap = {}
   // The SDK sends sap-client as a header; an explicit URL.headers.sap-client wins.
   if (d.sapClient) Object.assign(headers, validHeaders({ 'sap-client': d.sapClient }, 'destination', d.name))

@@ -2,7 +2,7 @@
  * rfcParameters: an RFC destination as node-rfc connection parameters, with OnPremise destinations
  * pointed at a local gateway port that carries RFC through the connectivity proxy or our tunnel.
  */
-import { resolveDestination } from '../destination/resolve'
+import { resolveDestinationOfType } from '../destination/resolve-typed'
 import type { Destination, RfcDestination } from '../destination/types'
 import { DestinationError } from '../errors'
 import { gatewayFor, gatewayPort } from './gateway'
@@ -18,26 +18,12 @@ export interface RfcParametersOptions {
 }
 
 /** @internal Resolves and checks that the destination is of Type RFC. */
-export async function resolveRfcDestination(
+export function resolveRfcDestination(
   fn: string,
   destination: string | Destination,
   opts: { jwt?: string | undefined; tenant?: string | undefined },
 ): Promise<RfcDestination> {
-  if (typeof destination !== 'string' && (typeof destination !== 'object' || destination === null)) {
-    throw new TypeError(`${fn}: destination must be a name or a Destination object`)
-  }
-  const dest = await resolveDestination(destination, {
-    ...(opts.jwt ? { jwt: opts.jwt } : {}),
-    ...(opts.tenant ? { tenant: opts.tenant } : {}),
-  })
-  if (dest.type !== 'RFC') {
-    throw new DestinationError(
-      'DESTINATION_INVALID',
-      `${fn}: destination "${dest.name}" has Type ${dest.type}; it needs Type RFC with jco.client.* properties.`,
-      { details: { destination: dest.name, property: 'Type' } },
-    )
-  }
-  return dest
+  return resolveDestinationOfType(fn, destination, opts, 'RFC', 'with jco.client.* properties')
 }
 
 function onPremiseUnsupported(dest: RfcDestination, property: string, why: string): DestinationError {

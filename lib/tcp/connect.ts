@@ -3,9 +3,8 @@
  * that takes a stream (pg's `stream`, mysql2's `stream`, ioredis' connector, tls.connect({ socket })).
  */
 import { debuglog } from 'node:util'
-import { resolveDestination } from '../destination/resolve'
+import { resolveDestinationOfType } from '../destination/resolve-typed'
 import type { Destination, TcpDestination } from '../destination/types'
-import { DestinationError } from '../errors'
 import { describeHostPort, openRoute } from './open-route'
 import { TcpStream } from './tcp-stream'
 
@@ -41,26 +40,12 @@ export function checkRouteOptions(fn: string, o: Record<string, unknown>): void 
 }
 
 /** @internal Resolves and checks that the destination is of Type TCP. */
-export async function resolveTcpDestination(
+export function resolveTcpDestination(
   fn: string,
   destination: string | Destination,
   opts: { jwt?: string | undefined; tenant?: string | undefined },
 ): Promise<TcpDestination> {
-  if (typeof destination !== 'string' && (typeof destination !== 'object' || destination === null)) {
-    throw new TypeError(`${fn}: destination must be a name or a Destination object`)
-  }
-  const dest = await resolveDestination(destination, {
-    ...(opts.jwt ? { jwt: opts.jwt } : {}),
-    ...(opts.tenant ? { tenant: opts.tenant } : {}),
-  })
-  if (dest.type !== 'TCP') {
-    throw new DestinationError(
-      'DESTINATION_INVALID',
-      `${fn}: destination "${dest.name}" has Type ${dest.type}; it needs Type TCP with an "Address" (host:port).`,
-      { details: { destination: dest.name, property: 'Type' } },
-    )
-  }
-  return dest
+  return resolveDestinationOfType(fn, destination, opts, 'TCP', 'with an "Address" (host:port)')
 }
 
 const warned = new Set<string>()

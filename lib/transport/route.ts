@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto'
 import { type ConnectivityBinding, connectivityToken, requireConnectivityBinding } from '../auth/connectivity'
 import { decodeJwt } from '../auth/jwt'
+import { httpDestinationUrl } from '../destination/http-url'
 import type { Destination, HttpDestination } from '../destination/types'
 import { USER_DEPENDENT_AUTHENTICATIONS } from '../destination/types'
 import { DestinationError } from '../errors'
@@ -101,23 +102,6 @@ function isUserBound(d: Destination, jwt: string | undefined): boolean {
   )
 }
 
-function parseUrl(d: HttpDestination): URL {
-  try {
-    const url = new URL(d.url)
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('scheme')
-    return url
-  } catch (cause) {
-    throw new DestinationError(
-      'DESTINATION_INVALID',
-      `Destination "${d.name}" has no valid http(s) URL; check its "URL" property.`,
-      {
-        cause,
-        details: { destination: d.name, property: 'URL' },
-      },
-    )
-  }
-}
-
 function withServername(
   tls: DestinationTlsOptions | undefined,
   host: string,
@@ -127,7 +111,7 @@ function withServername(
 
 /** Computes the route for an HTTP destination, with everything the HTTP layer needs. */
 export function httpRoute(d: HttpDestination, opts: RouteOptions = {}): Route {
-  const url = parseUrl(d)
+  const url = httpDestinationUrl(d)
   const https = url.protocol === 'https:'
   const tls = https ? tlsOptionsFor(d) : undefined
   const tlsKey = tls ? hash(JSON.stringify({ ...tls, pfx: tls.pfx?.toString('base64') })) : '-'
