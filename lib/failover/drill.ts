@@ -109,19 +109,23 @@ export async function drillGroup(entry: GroupEntry, options: DrillOptions = {}):
     return rec
   }
   const good = (r: DrillRequest): boolean => r.member !== undefined && r.error === undefined
+  // Every early end of the drill is a failed result without times.
+  const failed = (message: string, member?: string): DrillResult =>
+    ordered({
+      ...base,
+      ok: false,
+      ...(member === undefined ? {} : { member }),
+      timeToFailoverMs: null,
+      timeToFailbackMs: null,
+      message,
+    })
 
   await Promise.race([runtime.firstProbeRound(), sleep(probe.intervalMs + probe.timeoutMs + 1000)])
   const member = runtime
     .order()
     .find((m) => runtime.status().members.find((s) => s.destination === m.destination)?.healthy)
   if (!member) {
-    return ordered({
-      ...base,
-      ok: false,
-      timeToFailoverMs: null,
-      timeToFailbackMs: null,
-      message: `No member of group "${g.name}" is healthy; nothing to drill.`,
-    })
+    return failed(`No member of group "${g.name}" is healthy; nothing to drill.`)
   }
   const drilled = member.destination
   // A slow answer or a hiccup before the drill is not what the drill measures: allow three tries.
@@ -132,14 +136,7 @@ export async function drillGroup(entry: GroupEntry, options: DrillOptions = {}):
   }
   if (!good(before)) {
     const message = `The group's probe request did not succeed before the drill (${before.error ?? 'no answer'}).`
-    return ordered({
-      ...base,
-      ok: false,
-      member: drilled,
-      timeToFailoverMs: null,
-      timeToFailbackMs: null,
-      message,
-    })
+    return failed(message, drilled)
   }
 
   // Outage: the member is marked down now (or its probes start failing); measure until another
@@ -168,14 +165,7 @@ export async function drillGroup(entry: GroupEntry, options: DrillOptions = {}):
   }
   if (!takeover) {
     const message = `No healthy member took over from "${drilled}" within ${detectionBoundMs + 1000} ms.`
-    return ordered({
-      ...base,
-      ok: false,
-      member: drilled,
-      timeToFailoverMs: null,
-      timeToFailbackMs: null,
-      message,
-    })
+    return failed(message, drilled)
   }
 
   // Release: the member needs a fresh successful probe, then traffic must come back to it.

@@ -99,20 +99,10 @@ export class CertificateIssuer {
   }
 
   async #create(subject: readonly SubjectAttribute[]): Promise<IssuedCertificate> {
-    const { publicKey, privateKey } = await generateKeyPairAsync('rsa', {
-      modulusLength: 2048,
-      publicKeyEncoding: { type: 'spki', format: 'pem' },
-      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-    })
-    const cert = forge.pki.createCertificate()
-    cert.publicKey = forge.pki.publicKeyFromPem(publicKey)
     // Positive 16-byte serial: clear the top bit so DER does not read it as negative.
     const serial = randomBytes(16)
     serial[0] = (serial[0] ?? 0) & 0x7f
-    cert.serialNumber = serial.toString('hex')
-    const now = Date.now()
-    cert.validity.notBefore = new Date(now - BACKDATE_MS)
-    cert.validity.notAfter = new Date(now + this.#validityMs)
+    const { cert, privateKey } = await newCertificate(serial.toString('hex'), this.#validityMs)
     cert.setSubject(
       subject.map((a) => ({
         shortName: a.name,
@@ -137,6 +127,25 @@ export class CertificateIssuer {
   }
 }
 
+/** A fresh RSA 2048 key pair and an unsigned certificate for it, valid from now (backdated) for `validityMs`. */
+async function newCertificate(
+  serialNumber: string,
+  validityMs: number,
+): Promise<{ cert: forge.pki.Certificate; privateKey: string }> {
+  const { publicKey, privateKey } = await generateKeyPairAsync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  })
+  const cert = forge.pki.createCertificate()
+  cert.publicKey = forge.pki.publicKeyFromPem(publicKey)
+  cert.serialNumber = serialNumber
+  const now = Date.now()
+  cert.validity.notBefore = new Date(now - BACKDATE_MS)
+  cert.validity.notAfter = new Date(now + validityMs)
+  return { cert, privateKey }
+}
+
 /**
  * Creates a self-signed CA for development and tests (10 years, RSA 2048).
  * @example const { certPem, keyPem } = await createLocalCa('Dev PP CA'); await writeFile('ca.pem', certPem)
@@ -145,17 +154,10 @@ export async function createLocalCa(commonName = 'cap-connectivity principal pro
   certPem: string
   keyPem: string
 }> {
-  const { publicKey, privateKey } = await generateKeyPairAsync('rsa', {
-    modulusLength: 2048,
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-  })
-  const cert = forge.pki.createCertificate()
-  cert.publicKey = forge.pki.publicKeyFromPem(publicKey)
-  cert.serialNumber = `01${randomBytes(8).toString('hex')}`
-  const now = Date.now()
-  cert.validity.notBefore = new Date(now - BACKDATE_MS)
-  cert.validity.notAfter = new Date(now + 10 * 365 * 86_400_000)
+  const { cert, privateKey } = await newCertificate(
+    `01${randomBytes(8).toString('hex')}`,
+    10 * 365 * 86_400_000,
+  )
   const attrs = [{ shortName: 'CN', value: commonName }]
   cert.setSubject(attrs)
   cert.setIssuer(attrs)
