@@ -16,6 +16,8 @@ import { debuglog } from 'node:util'
 import { stripForBackend } from '../principal/propagate'
 import { tokenFromProxyAuthorization } from './auth'
 import { rawPathOfAbsoluteUri, unsafePathReason } from './path-safety'
+import { bufferBody, type Forward, HOP_BY_HOP, header, messageFor, respond } from './http-proxy-io'
+import { listenOn } from './listen'
 import { classifyFailure, type FailureKind, httpStatusFor } from './status'
 import { StreamPool } from './stream-pool'
 import type { ProxyAuthenticator, ProxyCaller, ProxyStreamOpener } from './types'
@@ -24,15 +26,6 @@ const debug = debuglog('cap-connectivity:proxy')
 
 const MAX_LINE = 8192
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-])
 
 export interface HttpConnectivityProxyOptions {
   readonly openStream: ProxyStreamOpener
@@ -50,19 +43,6 @@ export interface HttpConnectivityProxyOptions {
    * user (default true). Non-idempotent requests always get a fresh stream.
    */
   readonly keepAliveStreams?: boolean
-}
-
-interface Forward {
-  readonly req: IncomingMessage
-  readonly res: ServerResponse
-  readonly caller: ProxyCaller
-  readonly target: { host: string; port: number }
-  readonly hostHeader: string
-  readonly path: string
-  readonly locationId: string
-  readonly principal: string | undefined
-  readonly body: Buffer | undefined
-  readonly signal: AbortSignal
 }
 
 /**
@@ -108,13 +88,7 @@ export class HttpConnectivityProxy {
 
   /** Starts listening; resolves with the bound address. */
   listen(): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.#server.once('error', reject)
-      this.#server.listen(this.#opts.port ?? 20003, this.#opts.host ?? '127.0.0.1', () => {
-        this.#server.off('error', reject)
-        resolve(this.#server.address() as AddressInfo)
-      })
-    })
+    return listenOn(this.#server, this.#opts.port ?? 20003, this.#opts.host ?? '127.0.0.1')
   }
 
   /** Stops accepting and closes idle and active connections. */
@@ -304,47 +278,4 @@ export class HttpConnectivityProxy {
     debug('request to %s:%d failed (%s): %s', fwd.target.host, fwd.target.port, kind, (err as Error).message)
     respond(fwd.res, status, messageFor(status, fwd))
   }
-}
-
-function messageFor(status: number, fwd: Forward): string {
-  const where = `${fwd.target.host}:${fwd.target.port} (location "${fwd.locationId}")`
-  switch (status) {
-    case 403:
-      return `Access to ${where}${fwd.path.split('?')[0]} is not allowed by the agent`
-    case 503:
-      return `No agent is connected for ${where}`
-    case 400:
-      return `Request to ${where} refused`
-    default:
-      return `Backend ${where} is unreachable from the agent`
-  }
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name]
-  return Array.isArray(v) ? v[0] : v
-}
-
-function respond(res: ServerResponse, status: number, message: string): void {
-  if (res.headersSent) {
-    res.destroy()
-    return
-  }
-  res.writeHead(status, {
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': Buffer.byteLength(message) + 1,
-  })
-  res.end(`${message}\n`)
-}
-
-/** Reads the body fully when it fits into `limit`; null means "too big, stream it instead". */
-async function bufferBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
-  const declared = req.headers['content-length']
-  if (declared !== undefined && Number(declared) > limit) return null
-  // A chunked body of unknown size is streamed (and therefore not retried): reading it to find
-  // out would consume what we could no longer send.
-  if (declared === undefined) return req.headers['transfer-encoding'] === undefined ? Buffer.alloc(0) : null
-  const chunks: Buffer[] = []
-  for await (const chunk of req) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks)
 }

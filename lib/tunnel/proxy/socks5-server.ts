@@ -6,6 +6,7 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { debuglog } from 'node:util'
+import { listenOn } from './listen'
 import { classifyFailure, SocksReply, socksReplyFor } from './status'
 import type { ProxyAuthenticator, ProxyCaller, ProxyStreamOpener } from './types'
 
@@ -108,13 +109,7 @@ export class Socks5ConnectivityProxy {
 
   /** Starts listening; resolves with the bound address. */
   listen(): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.#server.once('error', reject)
-      this.#server.listen(this.#opts.port ?? 20004, this.#opts.host ?? '127.0.0.1', () => {
-        this.#server.off('error', reject)
-        resolve(this.#server.address() as AddressInfo)
-      })
-    })
+    return listenOn(this.#server, this.#opts.port ?? 20004, this.#opts.host ?? '127.0.0.1')
   }
 
   /** Stops accepting and destroys open connections. */
