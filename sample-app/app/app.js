@@ -9,7 +9,12 @@ function text(el, value, cls) {
 }
 
 async function getJson(url) {
-  const res = await fetch(url, { headers: { accept: 'application/json' }, credentials: 'same-origin' })
+  // Resolve against the origin, not the document URL: a page opened as http://user:@host/ would
+  // otherwise make fetch refuse every relative URL (it carries the credentials along).
+  const res = await fetch(new URL(url, location.origin + location.pathname), {
+    headers: { accept: 'application/json' },
+    credentials: 'same-origin',
+  })
   const body = await res.json().catch(() => ({}))
   if (!res.ok) throw new Error(body?.error?.message || `${res.status} ${res.statusText}`)
   return body
