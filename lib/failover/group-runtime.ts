@@ -10,7 +10,7 @@ import type { DestinationGroup, GroupMember, GroupStatus, ProbeSettings } from '
 import { MemberState, type Transition } from './member-state'
 import { countProbe, countSwitch, recordHealth } from './metrics'
 import { priorityOrder, SmoothWeighted } from './routing'
-import { matchesStatus } from './status-range'
+import { probeOnce } from './probe-once'
 
 const debug = debuglog('cap-connectivity:failover')
 
@@ -203,37 +203,13 @@ export class GroupRuntime {
     const { probe } = this.group
     const controller = new AbortController()
     this.#inflight.set(destination, controller)
-    const timer = setTimeout(() => controller.abort(), probe.timeoutMs)
-    timer.unref()
-    const aborted = new Promise<never>((_, reject) => {
-      controller.signal.addEventListener(
-        'abort',
-        () => reject(new Error(`probe timed out after ${probe.timeoutMs} ms`)),
-        {
-          once: true,
-        },
-      )
-    })
-    aborted.catch(() => {})
-    let ok: boolean
-    let status: number | undefined
-    let error: string | undefined
-    try {
-      const res = await Promise.race([
-        this.#simulated.has(destination)
-          ? Promise.reject(new Error('simulated outage (drill)'))
-          : this.#prober(destination, probe, controller.signal),
-        aborted,
-      ])
-      status = res.status
-      ok = status === undefined || matchesStatus(status, probe.expectedStatus)
-      if (!ok) error = `unexpected status ${status}`
-    } catch (err) {
-      ok = false
-      error = controller.signal.aborted ? `timed out after ${probe.timeoutMs} ms` : probeError(err)
-    } finally {
-      clearTimeout(timer)
-    }
+    const { ok, status, error } = await probeOnce(
+      this.#simulated.has(destination)
+        ? () => Promise.reject(new Error('simulated outage (drill)'))
+        : (signal) => this.#prober(destination, probe, signal),
+      probe,
+      controller,
+    )
     // A probe aborted by close() or by stopping must not change anything any more.
     if (this.#inflight.get(destination) !== controller) return
     this.#inflight.delete(destination)
@@ -299,14 +275,4 @@ export class GroupRuntime {
       at,
     })
   }
-}
-
-/** A short, secret-free description of a probe failure (error code and message, no URL credentials). */
-function probeError(err: unknown): string {
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code
-    const text = `${typeof code === 'string' ? `${code}: ` : ''}${err.message}`
-    return text.length > 300 ? `${text.slice(0, 297)}...` : text
-  }
-  return 'probe failed'
 }
