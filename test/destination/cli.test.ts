@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { main } from '../../lib/cli/main'
 import { configureDestinations } from '../../lib/destination/resolve'
+import { runCli } from '../fixtures/cli'
 
 const SENTINELS = [
   'SENTINEL-PW-1',
@@ -20,28 +20,6 @@ const saved = {
   dests: process.env.destinations,
   vcap: process.env.VCAP_SERVICES,
   file: process.env.CAP_CONNECTIVITY_DESTINATIONS,
-}
-
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = ''
-  let err = ''
-  const o = process.stdout.write.bind(process.stdout)
-  const e = process.stderr.write.bind(process.stderr)
-  process.stdout.write = ((c: string | Uint8Array) => {
-    out += String(c)
-    return true
-  }) as typeof process.stdout.write
-  process.stderr.write = ((c: string | Uint8Array) => {
-    err += String(c)
-    return true
-  }) as typeof process.stderr.write
-  try {
-    const code = await main(argv)
-    return { code, out, err }
-  } finally {
-    process.stdout.write = o
-    process.stderr.write = e
-  }
 }
 
 beforeAll(() => {
@@ -111,7 +89,7 @@ const noSecrets = (text: string) => {
 describe('cap-connectivity destinations', () => {
   it('list prints every destination with type, proxy, authentication, target and source', async () => {
     process.env.destinations = JSON.stringify([{ name: 'FROM_ENV', url: 'https://env.example.org' }])
-    const { code, out, err } = await run('destinations', 'list', '--file', file)
+    const { code, out, err } = await runCli('destinations', 'list', '--file', file)
     expect(code).toBe(0)
     expect(err).toBe('')
     const lines = out.trim().split('\n')
@@ -134,13 +112,13 @@ describe('cap-connectivity destinations', () => {
 
   it('check shows one destination with masked properties', async () => {
     for (const name of ['S4', 'API', 'ERP']) {
-      const { code, out } = await run('destinations', 'check', name, '--file', file)
+      const { code, out } = await runCli('destinations', 'check', name, '--file', file)
       expect(code).toBe(0)
       expect(out).toContain(`name            ${name}`)
       expect(out).toContain('********')
       noSecrets(out)
     }
-    const { out } = await run('destinations', 'check', 'S4', '--file', file)
+    const { out } = await runCli('destinations', 'check', 'S4', '--file', file)
     expect(out).toMatch(/location id\s+LOC/)
     expect(out).toContain('  User = TECH')
     expect(out).toContain('  Password = ********')
@@ -148,7 +126,7 @@ describe('cap-connectivity destinations', () => {
   })
 
   it('exits non-zero with "error CODE: message" when resolution fails', async () => {
-    const missing = await run('destinations', 'check', 'NOPE', '--file', file)
+    const missing = await runCli('destinations', 'check', 'NOPE', '--file', file)
     expect(missing.code).toBe(1)
     expect(missing.err).toMatch(
       /^error DESTINATION_NOT_FOUND: Destination "NOPE" not found\. Searched: registry, file /,
@@ -159,7 +137,7 @@ describe('cap-connectivity destinations', () => {
       ['destinations', 'list', '--file', bad],
       ['destinations', 'check', 'X', '--file', bad],
     ]) {
-      const r = await run(...argv)
+      const r = await runCli(...argv)
       expect(r.code).toBe(1)
       expect(r.err).toMatch(
         /^error DESTINATIONS_FILE_INVALID: Destinations file .*bad\.json: invalid JSON at line 1, column 44/,
@@ -171,28 +149,28 @@ describe('cap-connectivity destinations', () => {
       invalid,
       JSON.stringify([{ Name: 'X', URL: 'https://x', Authentication: 'BasicAuthentication', User: 'u' }]),
     )
-    const r = await run('destinations', 'list', '--file', invalid)
+    const r = await runCli('destinations', 'list', '--file', invalid)
     expect(r.err).toMatch(
       /^error DESTINATION_INVALID: Destination "X" \(.*invalid\.json, entry #1\): property "Password" is required/,
     )
   })
 
   it('--help, usage errors and the top-level command list', async () => {
-    const h = await run('destinations', '--help')
+    const h = await runCli('destinations', '--help')
     expect(h.code).toBe(0)
     expect(h.out).toContain('Usage: cap-connectivity destinations <list|check NAME>')
-    expect((await run('destinations')).code).toBe(2)
-    expect((await run('destinations', 'check')).err).toContain('needs a destination NAME')
-    expect((await run('destinations', 'frob')).err).toContain('Unknown subcommand "frob"')
-    expect((await run('destinations', 'list', '--bogus')).err).toContain('Unknown option "--bogus"')
-    expect((await run('--help')).out).toMatch(/destinations\s+list destinations or check one/)
+    expect((await runCli('destinations')).code).toBe(2)
+    expect((await runCli('destinations', 'check')).err).toContain('needs a destination NAME')
+    expect((await runCli('destinations', 'frob')).err).toContain('Unknown subcommand "frob"')
+    expect((await runCli('destinations', 'list', '--bogus')).err).toContain('Unknown option "--bogus"')
+    expect((await runCli('--help')).out).toMatch(/destinations\s+list destinations or check one/)
   })
 
   it('list says so when there is nothing configured, and uses ./destinations.json by default', async () => {
-    const empty = await run('destinations', 'list')
+    const empty = await runCli('destinations', 'list')
     expect(empty.out).toContain('No destinations')
     writeFileSync(join(dir, 'destinations.json'), JSON.stringify([{ Name: 'DEFAULT', URL: 'https://d' }]))
-    const r = await run('destinations', 'list')
+    const r = await runCli('destinations', 'list')
     expect(r.out).toMatch(/^DEFAULT\s+HTTP/m)
   })
 })

@@ -15,6 +15,7 @@ import { main } from '../../lib/cli/main'
 import { parseDestination } from '../../lib/destination/parse'
 import { configureDestinations, getDestination } from '../../lib/destination/resolve'
 import { readDestinationsDocument } from '../../lib/destination/sources/file'
+import { captureOutput } from '../fixtures/cli'
 import { userJwt } from '../fixtures/jwt'
 import { CLIENT_SECRET, PROVIDER, type ServiceEnv, startServiceEnv } from './service-env'
 
@@ -270,24 +271,16 @@ describe('no secret in any error message or CLI output', () => {
         },
       ]),
     )
-    let output = ''
-    const o = process.stdout.write.bind(process.stdout)
-    const e = process.stderr.write.bind(process.stderr)
-    const capture = ((c: string | Uint8Array) => {
-      output += String(c)
-      return true
-    }) as typeof process.stdout.write
-    process.stdout.write = capture
-    process.stderr.write = capture
+    const io = captureOutput()
     try {
       await main(['destinations', 'list', '--file', file])
       for (const n of ['H', 'R', 'L', 'M', 'SVC']) await main(['destinations', 'check', n, '--file', file])
       env.service.tokenErrors.add('SVC')
       await main(['destinations', 'check', 'SVC', '--file', file])
     } finally {
-      process.stdout.write = o
-      process.stderr.write = e
+      io.restore()
     }
+    const output = io.all()
     expect(output).toContain('OAuth2Password')
     expect(output).toContain('auth tokens') // SVC came from the service with a token, shown masked
     expect(output).not.toContain(S)

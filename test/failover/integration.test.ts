@@ -6,14 +6,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { main } from '../../lib/cli/main'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { configureDestinations } from '../../lib/destination/resolve'
 import { hasErrorCode } from '../../lib/errors'
 import { getGroupStatus } from '../../lib/failover/find-group'
 import { connectTcp, request } from '../../lib/failover/group-request'
 import { failoverMetricsText } from '../../lib/failover/metrics'
 import { closeFailover } from '../../lib/failover/registry'
+import { runCli } from '../fixtures/cli'
 import { type Member, sleep, startMember, waitFor } from './helpers'
 
 const SECRET = 'sentinel-Pa55word-never-logged'
@@ -316,36 +316,23 @@ describe('destination groups end to end', () => {
   it('runs the drill CLI with --json and exits 0; exits 1 when no member can take over', async () => {
     await setup()
     configureDestinations({})
-    const out: string[] = []
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      out.push(String(chunk))
-      return true
-    })
-    cleanups.push(() => spy.mockRestore())
-    const code = await main(['drill', 'CPI', '--file', file, '--json'])
-    spy.mockRestore()
-    const result = JSON.parse(out.join(''))
+    const { code, out } = await runCli('drill', 'CPI', '--file', file, '--json')
+    const result = JSON.parse(out)
     expect(code).toBe(0)
     expect(result).toMatchObject({ ok: true, group: 'CPI', member: 'CPI_EU20', takeover: 'CPI_US21' })
     expect(result.timeToFailoverMs).toBeGreaterThanOrEqual(0)
     expect(result.timeToFailoverMs).toBeLessThanOrEqual(INTERVAL * 2 + TIMEOUT + 1000)
     expect(result.timeToFailbackMs).toBeLessThanOrEqual(2 * INTERVAL + 1000)
     expect(result.servedBy.map((s: { member?: string }) => s.member)).toContain('CPI_US21')
-    expect(out.join('')).not.toContain(SECRET)
+    expect(out).not.toContain(SECRET)
     console.log(
       `drill: timeToFailoverMs=${result.timeToFailoverMs} timeToFailbackMs=${result.timeToFailbackMs}`,
     )
 
     await us.kill()
-    const out2: string[] = []
-    const spy2 = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      out2.push(String(chunk))
-      return true
-    })
-    const code2 = await main(['drill', 'CPI', '--file', file])
-    spy2.mockRestore()
+    const { code: code2, out: out2 } = await runCli('drill', 'CPI', '--file', file)
     expect(code2).toBe(1)
-    expect(out2.join('')).toMatch(/FAILED: No healthy member took over from "CPI_EU20"/)
+    expect(out2).toMatch(/FAILED: No healthy member took over from "CPI_EU20"/)
   })
 })
 

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { main } from '../../lib/cli/main'
 import { configureDestinations } from '../../lib/destination/resolve'
+import { captureOutput } from '../fixtures/cli'
 import { echoExact, type TestServer, startEcho } from './helpers'
 
 describe('cap-connectivity connect', () => {
@@ -27,24 +28,20 @@ describe('cap-connectivity connect', () => {
   })
 
   it('opens a local port for a TCP destination, prints it, and closes on SIGINT', async () => {
-    let out = ''
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      out += chunk.toString()
-      return true
-    })
+    const io = captureOutput()
     try {
       const exit = main(['connect', 'ECHO_DB', '--file', join(dir, 'destinations.json'), '--port', '0'])
-      await vi.waitFor(() => expect(out).toMatch(/Listening on 127\.0\.0\.1:\d+/), { timeout: 5000 })
-      expect(out).toContain(`destination "ECHO_DB" (127.0.0.1:${echo.port}, route direct)`)
-      const port = Number(/127\.0\.0\.1:(\d+)/.exec(out)?.[1])
+      await vi.waitFor(() => expect(io.out()).toMatch(/Listening on 127\.0\.0\.1:\d+/), { timeout: 5000 })
+      expect(io.out()).toContain(`destination "ECHO_DB" (127.0.0.1:${echo.port}, route direct)`)
+      const port = Number(/127\.0\.0\.1:(\d+)/.exec(io.out())?.[1])
       const socket = net.connect({ port, host: '127.0.0.1' })
       expect((await echoExact(socket, Buffer.from('select 1'))).toString()).toBe('select 1')
       socket.destroy()
       process.emit('SIGINT')
       expect(await exit).toBe(0)
-      expect(out).toContain('Closed.')
+      expect(io.out()).toContain('Closed.')
     } finally {
-      spy.mockRestore()
+      io.restore()
     }
   })
 

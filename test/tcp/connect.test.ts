@@ -7,7 +7,6 @@ import { connectTcp } from '../../lib/tcp/connect'
 import { TcpStream } from '../../lib/tcp/tcp-stream'
 import {
   CONNECTIVITY_SECRET,
-  closedPort,
   echoExact,
   type OnPremiseEnv,
   roundTrip,
@@ -17,6 +16,7 @@ import {
   type TestServer,
   tcpDestination,
 } from './helpers'
+import { closedPort } from '../fixtures/net'
 
 const onPrem = (name: string, address: string, extra: Record<string, string> = {}) =>
   parseDestination({ Name: name, Type: 'TCP', Address: address, ProxyType: 'OnPremise', ...extra })

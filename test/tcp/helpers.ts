@@ -41,16 +41,6 @@ export async function startEcho(): Promise<TestServer> {
   }
 }
 
-/** A port nobody listens on (bound, then closed). */
-export async function closedPort(): Promise<number> {
-  const s = net.createServer()
-  s.listen(0, '127.0.0.1')
-  await once(s, 'listening')
-  const { port } = s.address() as net.AddressInfo
-  await new Promise<void>((r) => s.close(() => r()))
-  return port
-}
-
 export function tcpDestination(
   name: string,
   address: string,

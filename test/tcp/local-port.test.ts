@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseDestination } from '../../lib/destination/parse'
 import { openLocalPort } from '../../lib/tcp/local-port'
 import {
-  closedPort,
   echoExact,
   type OnPremiseEnv,
   roundTrip,
@@ -15,6 +14,7 @@ import {
   type TestServer,
   tcpDestination,
 } from './helpers'
+import { closedPort } from '../fixtures/net'
 
 /** Deterministic pseudo-random bytes per connection, so each stream's checksum differs. */
 function payloadFor(i: number, size: number): Buffer {

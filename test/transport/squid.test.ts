@@ -4,26 +4,19 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { connect, createServer } from 'node:net'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { request } from '../../lib/http/request'
 import { testPki } from '../fixtures/certs'
+import { freePort } from '../fixtures/net'
 import { type FakeTarget, startTarget } from '../fixtures/target-server'
 import { httpDest, resetClient } from '../http/helpers'
 
 const SQUID = ['/usr/sbin/squid', '/usr/bin/squid'].find((p) => existsSync(p))
 if (!SQUID)
   console.warn('squid binary not found: skipping the squid interop tests (apt-get install -y squid)')
-
-async function freePort(): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const port = (s.address() as { port: number }).port
-  await new Promise<void>((r) => s.close(() => r()))
-  return port
-}
 
 async function waitForPort(port: number, deadline: number): Promise<void> {
   while (Date.now() < deadline) {

@@ -5,43 +5,16 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
-import { type AddressInfo, connect, createServer } from 'node:net'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { main } from '../../lib/cli/main'
 import { createDevToken } from '../../lib/tunnel/index'
+import { type CapturedOutput, captureOutput } from '../fixtures/cli'
+import { freePort } from '../fixtures/net'
 import { type SeenRequest, startEchoHttp, startEchoTcp } from './fixtures/backends'
 import { DEV_SECRET, hsToken } from './fixtures/tokens'
-
-function capture() {
-  let out = ''
-  let err = ''
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => {
-    out += String(c)
-    return true
-  })
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => {
-    err += String(c)
-    return true
-  })
-  return {
-    out: () => out,
-    err: () => err,
-    restore: () => {
-      o.mockRestore()
-      e.mockRestore()
-    },
-  }
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()))
-  const { port } = s.address() as AddressInfo
-  await new Promise<void>((r) => s.close(() => r()))
-  return port
-}
 
 async function waitFor(cond: () => boolean, what: string, ms = 8000): Promise<void> {
   const until = Date.now() + ms
@@ -66,7 +39,7 @@ function get(proxyPort: number, headers: Record<string, string>): Promise<{ stat
   })
 }
 
-let io: ReturnType<typeof capture> | undefined
+let io: CapturedOutput | undefined
 afterEach(() => {
   io?.restore()
   io = undefined
@@ -105,7 +78,7 @@ describe('cap-connectivity tunnel (issue 7 options)', () => {
         serviceChannels: [{ localPort: channelPort, target: `127.0.0.1:${cloud.port}` }],
       }),
     )
-    io = capture()
+    io = captureOutput()
     const allow = ['--allow', `127.0.0.1:${cloud.port}`]
     const server1 = main([
       'tunnel',
@@ -176,7 +149,7 @@ describe('cap-connectivity tunnel (issue 7 options)', () => {
   })
 
   it('rejects unusable scale-out flag combinations with exit code 2', async () => {
-    io = capture()
+    io = captureOutput()
     const t = createDevToken({ secret: DEV_SECRET, subject: 'cc', account: 'acme' })
     expect(
       await main([

@@ -11,7 +11,8 @@ import {
   type ProxyStreamRequest,
   trustedAuthenticator,
 } from '../../lib/tunnel/proxy'
-import { closedPort, loopbackOpener, type SeenRequest, startEchoHttp } from './fixtures/backends'
+import { closedPort } from '../fixtures/net'
+import { loopbackOpener, type SeenRequest, startEchoHttp } from './fixtures/backends'
 import { DEV_SECRET, hsToken } from './fixtures/tokens'
 
 let backend: Awaited<ReturnType<typeof startEchoHttp>>

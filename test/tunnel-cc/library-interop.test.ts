@@ -11,7 +11,8 @@ import { Socks5Connector } from '../../lib/transport/socks5'
 import { TunnelAgent, TunnelServer } from '../../lib/tunnel/index'
 import { createPrincipalHook } from '../../lib/tunnel/principal'
 import { type LocalProxy, startLocalProxy } from '../../lib/tunnel/proxy'
-import { closedPort, type SeenRequest, startEchoHttp, startEchoTcp } from './fixtures/backends'
+import { closedPort } from '../fixtures/net'
+import { type SeenRequest, startEchoHttp, startEchoTcp } from './fixtures/backends'
 import { type RsIssuer, startRsIssuer } from './fixtures/tokens'
 
 let xsuaa: RsIssuer

@@ -6,7 +6,8 @@ import {
   Socks5ConnectivityProxy,
   trustedAuthenticator,
 } from '../../lib/tunnel/proxy'
-import { closedPort, loopbackOpener, startEchoTcp } from './fixtures/backends'
+import { closedPort } from '../fixtures/net'
+import { loopbackOpener, startEchoTcp } from './fixtures/backends'
 import { DEV_SECRET, hsToken } from './fixtures/tokens'
 
 let echo: Awaited<ReturnType<typeof startEchoTcp>>

@@ -1,39 +1,12 @@
-import net, { type AddressInfo } from 'node:net'
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import net from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
 import { main } from '../../lib/cli/main'
 import { createTokenVerifier } from '../../lib/tunnel/auth'
+import { type CapturedOutput, captureOutput } from '../fixtures/cli'
+import { freePort } from '../fixtures/net'
 import { echoServer, roundTrip, SECRET, token, waitFor } from './helpers'
 
-function capture(): { out: () => string; err: () => string; restore: () => void } {
-  let out = ''
-  let err = ''
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => {
-    out += String(c)
-    return true
-  })
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => {
-    err += String(c)
-    return true
-  })
-  return {
-    out: () => out,
-    err: () => err,
-    restore: () => {
-      o.mockRestore()
-      e.mockRestore()
-    },
-  }
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()))
-  const { port } = s.address() as AddressInfo
-  await new Promise<void>((r) => s.close(() => r()))
-  return port
-}
-
-let io: ReturnType<typeof capture> | undefined
+let io: CapturedOutput | undefined
 afterEach(() => {
   io?.restore()
   io = undefined
@@ -41,7 +14,7 @@ afterEach(() => {
 
 describe('cap-connectivity token', () => {
   it('prints a token the server verifies, with account, ttl and extra claims', async () => {
-    io = capture()
+    io = captureOutput()
     const code = await main([
       'token',
       '--secret',
@@ -63,7 +36,7 @@ describe('cap-connectivity token', () => {
   })
 
   it('needs --secret and --subject (usage error, exit 2)', async () => {
-    io = capture()
+    io = captureOutput()
     expect(await main(['token', '--subject', 'x'])).toBe(2)
     expect(await main(['token', '--secret', 's', '--subject', 'x', '--ttl', 'soon'])).toBe(2)
   })
@@ -93,7 +66,7 @@ describe('cap-connectivity tunnel', () => {
         ],
       }),
     )
-    io = capture()
+    io = captureOutput()
     const server = main(['tunnel', 'server', '--port', String(port), '--secret', SECRET])
     await waitFor(() => io?.out().includes('Tunnel server listening') ?? false, 5000, 'server')
     const url = `ws://127.0.0.1:${port}`
@@ -133,7 +106,7 @@ describe('cap-connectivity tunnel', () => {
 
   it('forward exits non-zero at once when the server refuses the token', async () => {
     const port = await freePort()
-    io = capture()
+    io = captureOutput()
     const server = main(['tunnel', 'server', '--port', String(port), '--secret', SECRET])
     await waitFor(() => io?.out().includes('Tunnel server listening') ?? false, 5000, 'server')
     const start = Date.now()
@@ -159,7 +132,7 @@ describe('cap-connectivity tunnel', () => {
   })
 
   it('server needs exactly one auth mode; --insecure-no-auth warns', async () => {
-    io = capture()
+    io = captureOutput()
     expect(await main(['tunnel', 'server', '--port', '0'])).toBe(2)
     expect(await main(['tunnel', 'server', '--port', '0', '--secret', 's', '--insecure-no-auth'])).toBe(2)
     expect(await main(['tunnel', 'nope'])).toBe(2)
@@ -174,7 +147,7 @@ describe('cap-connectivity tunnel', () => {
   it('honours PORT from the environment', async () => {
     const port = await freePort()
     process.env.PORT = String(port)
-    io = capture()
+    io = captureOutput()
     try {
       const server = main(['tunnel', 'server', '--secret', SECRET])
       await waitFor(() => io?.out().includes(`:${port} `) ?? false, 5000, 'server on $PORT')
