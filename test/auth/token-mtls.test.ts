@@ -4,6 +4,7 @@ import type { TLSSocket } from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { clearTokenCache, fetchToken } from '../../lib/auth/token-client'
 import { testPki } from '../fixtures/certs'
+import { listenLoopback } from '../fixtures/net'
 
 let server: Server
 let url: string
@@ -38,7 +39,7 @@ beforeAll(async () => {
       })
     },
   )
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await listenLoopback(server)
   url = `https://localhost:${(server.address() as AddressInfo).port}/oauth/token`
 })
 afterAll(async () => {

@@ -10,6 +10,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { userJwt } from '../fixtures/jwt'
 import { type FakeTarget, startTarget } from '../fixtures/target-server'
+import { listenLoopback } from '../fixtures/net'
 
 const { startS4Mock } = require('../../sample-app/s4-mock/launch.js')
 const cds = require('@sap/cds')
@@ -267,7 +268,7 @@ describe('binary answers', () => {
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': bytes.length })
       res.end(bytes)
     })
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    await listenLoopback(server)
     try {
       const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`
       const srv = await cds.connect.to('BIN', opts({ url }, { kind: 'rest' }))

@@ -15,6 +15,7 @@ import { failoverMetricsText } from '../../lib/failover/metrics'
 import { closeFailover } from '../../lib/failover/registry'
 import { runCli } from '../fixtures/cli'
 import { type Member, sleep, startMember, waitFor } from './helpers'
+import { listenLoopback } from '../fixtures/net'
 
 const SECRET = 'sentinel-Pa55word-never-logged'
 // Short enough to keep the tests fast, long enough that a loaded CI machine does not time probes out.
@@ -37,8 +38,7 @@ async function startEcho(): Promise<Echo> {
     s.on('error', () => {})
     s.pipe(s)
   })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
-  e.port = (server.address() as net.AddressInfo).port
+  e.port = await listenLoopback(server)
   e.kill = async () => {
     for (const s of sockets) s.destroy()
     await new Promise<void>((r) => server.close(() => r()))

@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hasErrorCode } from '../../lib/errors'
 import { verifyJwt } from '../../lib/auth/verify'
+import { listenLoopback } from '../fixtures/net'
 
 let server: Server
 let port: number
@@ -32,8 +32,7 @@ beforeAll(async () => {
       res.end()
     }
   })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  port = (server.address() as AddressInfo).port
+  port = await listenLoopback(server)
   const make =
     (key: Parameters<SignJWT['sign']>[0]) =>
     (claims: Record<string, unknown>, header: Record<string, unknown> = {}) =>

@@ -16,7 +16,7 @@ import {
   type TestServer,
   tcpDestination,
 } from './helpers'
-import { closedPort } from '../fixtures/net'
+import { closedPort, listenLoopback } from '../fixtures/net'
 
 const onPrem = (name: string, address: string, extra: Record<string, string> = {}) =>
   parseDestination({ Name: name, Type: 'TCP', Address: address, ProxyType: 'OnPremise', ...extra })
@@ -166,8 +166,7 @@ describe('connectTcp — OnPremise through the SOCKS5 0x80 connectivity proxy', 
 
   it('resolves only after the CONNECT reply: a proxy that never answers gives CONNECT_TIMEOUT', async () => {
     const silent = net.createServer((s) => s.on('error', () => undefined))
-    silent.listen(0, '127.0.0.1')
-    await once(silent, 'listening')
+    await listenLoopback(silent)
     const vcap = JSON.parse(process.env.VCAP_SERVICES as string)
     const saved = process.env.VCAP_SERVICES
     vcap.connectivity[0].credentials.onpremise_socks5_proxy_port = String(

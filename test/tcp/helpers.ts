@@ -8,6 +8,7 @@ import type { Destination } from '../../lib/destination/types'
 import { type FakeConnectivityProxy, startConnectivityProxy } from '../fixtures/connectivity-proxy'
 import { installLoopbackDns } from '../fixtures/loopback-dns'
 import { type FakeXsuaa, startXsuaa } from '../fixtures/xsuaa'
+import { listenLoopback } from '../fixtures/net'
 
 export interface TestServer {
   readonly port: number
@@ -26,8 +27,7 @@ export async function startEcho(): Promise<TestServer> {
     s.on('error', () => undefined)
     s.pipe(s)
   })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
+  await listenLoopback(server)
   return {
     port: (server.address() as net.AddressInfo).port,
     get connections() {

@@ -2,6 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { hasErrorCode } from '../../lib/errors'
 import { HttpConnectConnector } from '../../lib/transport/http-connect'
+import { listenLoopback } from '../fixtures/net'
 
 const servers: { server: Server; sockets: Set<Socket> }[] = []
 afterEach(async () => {
@@ -33,7 +34,7 @@ async function connectProxy(status: number, heads: string[]): Promise<number> {
     }
     s.on('data', onData)
   })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  await listenLoopback(server)
   servers.push({ server, sockets })
   return (server.address() as { port: number }).port
 }

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { hasErrorCode } from '../../lib/errors'
 import { Socks5Connector, socks5AuthRequest, socks5ConnectRequest } from '../../lib/transport/socks5'
 import { startConnectivityProxy } from '../fixtures/connectivity-proxy'
+import { listenLoopback } from '../fixtures/net'
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
@@ -16,7 +17,7 @@ async function echoServer(): Promise<number> {
     sockets.add(s)
     s.on('close', () => sockets.delete(s))
   })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  await listenLoopback(server)
   cleanups.push(async () => {
     for (const s of sockets) s.destroy()
     await new Promise<void>((r) => server.close(() => r()))
@@ -47,7 +48,7 @@ async function replyServer(behaviour: {
     sockets.add(c)
     c.on('close', () => sockets.delete(c))
   })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  await listenLoopback(server)
   cleanups.push(async () => {
     for (const c of sockets) c.destroy()
     await new Promise<void>((r) => server.close(() => r()))

@@ -18,6 +18,7 @@ import { testPki } from '../fixtures/certs'
 import { type Child, spawnProc } from './fixtures/spawn'
 import { type Stack, startStack } from './fixtures/stack'
 import { DEV_SECRET, hsToken } from './fixtures/tokens'
+import { listenLoopback } from '../fixtures/net'
 
 let dir: string
 let backend: Server
@@ -67,7 +68,7 @@ beforeAll(async () => {
       res.end(JSON.stringify({ cn: peer.subject?.CN, validTo: peer.valid_to }))
     },
   )
-  await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r))
+  await listenLoopback(backend)
   stack = await startStack({ trustedAccount: 'acme' })
   agent = await spawnProc(
     {

@@ -16,6 +16,7 @@ import {
   stripForBackend,
 } from '../../lib/tunnel/principal'
 import { DEV_SECRET, hsToken, type RsIssuer, startRsIssuer } from './fixtures/tokens'
+import { listenLoopback } from '../fixtures/net'
 
 let dir: string
 let ca: { certPem: string; keyPem: string }
@@ -228,7 +229,7 @@ describe('principal propagation: certificate mode', () => {
         s.end(String(s.getPeerCertificate().subject.CN))
       },
     )
-    await new Promise<void>((res) => srv.listen(0, '127.0.0.1', res))
+    await listenLoopback(srv)
     try {
       const port = (srv.address() as import('node:net').AddressInfo).port
       const cn = await new Promise<string>((resolve, reject) => {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ConnectivityError } from '../../lib/errors'
 import { parseServiceChannels, ServiceChannels } from '../../lib/tunnel/channels'
 import { startEchoTcp } from './fixtures/backends'
+import { listenLoopback } from '../fixtures/net'
 
 let cloud: Awaited<ReturnType<typeof startEchoTcp>>
 beforeAll(async () => {
@@ -76,7 +77,7 @@ describe('service channels (agent side)', () => {
 
   it('reports PORT_IN_USE for a taken local port', async () => {
     const blocker = createServer()
-    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r))
+    await listenLoopback(blocker)
     const port = (blocker.address() as import('node:net').AddressInfo).port
     const channels = new ServiceChannels(agent)
     try {

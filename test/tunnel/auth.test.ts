@@ -7,6 +7,7 @@ import { TunnelClient } from '../../lib/tunnel/client'
 import { ForwardClient } from '../../lib/tunnel/forward'
 import { TunnelServer } from '../../lib/tunnel/server'
 import { SECRET } from './helpers'
+import { listenLoopback } from '../fixtures/net'
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
@@ -100,7 +101,7 @@ describe('tunnel auth: refused before any stream', () => {
     const { publicKey, privateKey } = await generateKeyPair('RS256')
     const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }
     const jwks = http.createServer((_req, res) => res.end(JSON.stringify({ keys: [jwk] })))
-    await new Promise<void>((r) => jwks.listen(0, '127.0.0.1', () => r()))
+    await listenLoopback(jwks)
     cleanups.push(() => new Promise((r) => jwks.close(() => r())))
     const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/token_keys`
     const verify = createTokenVerifier({ jwksUrl, issuer: 'https://uaa.example' })

@@ -9,6 +9,7 @@ import { createDevToken } from '../../lib/tunnel/auth'
 import { SUBPROTOCOL } from '../../lib/tunnel/frames'
 import { TunnelServer, type TunnelServerOptions } from '../../lib/tunnel/server'
 import { type SessionOptions, TunnelSession } from '../../lib/tunnel/session'
+import { listenLoopback } from '../fixtures/net'
 
 export const SECRET = 'test-secret-0123456789abcdef'
 
@@ -56,7 +57,7 @@ export async function echoServer(): Promise<{ port: number; close: () => Promise
     s.on('error', () => s.destroy())
     s.pipe(s)
   })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
+  await listenLoopback(server)
   return {
     port: (server.address() as AddressInfo).port,
     close: async () => {
@@ -87,7 +88,7 @@ export async function httpBackend(): Promise<{
     })
     req.on('end', () => res.end(`ok ${req.url}${body ? ` body=${body}` : ''}`))
   })
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
+  await listenLoopback(server)
   return {
     port: (server.address() as AddressInfo).port,
     seen,
