@@ -4,7 +4,6 @@
  * service channel from agent.json.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { request as httpRequest } from 'node:http'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,6 +14,7 @@ import { type CapturedOutput, captureOutput } from '../fixtures/cli'
 import { freePort } from '../fixtures/net'
 import { type SeenRequest, startEchoHttp, startEchoTcp } from './fixtures/backends'
 import { DEV_SECRET, hsToken } from './fixtures/tokens'
+import { loopbackRequest } from '../fixtures/http-client'
 
 async function waitFor(cond: () => boolean, what: string, ms = 8000): Promise<void> {
   const until = Date.now() + ms
@@ -25,18 +25,7 @@ async function waitFor(cond: () => boolean, what: string, ms = 8000): Promise<vo
 }
 
 function get(proxyPort: number, headers: Record<string, string>): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      { host: '127.0.0.1', port: proxyPort, path: 'http://s4.virtual:80/api/x', headers, agent: false },
-      (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }))
-      },
-    )
-    req.on('error', reject)
-    req.end()
-  })
+  return loopbackRequest(proxyPort, 'http://s4.virtual:80/api/x', { headers })
 }
 
 let io: CapturedOutput | undefined

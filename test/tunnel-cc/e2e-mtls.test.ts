@@ -5,7 +5,6 @@
  * that only accepts client certificates from our principal-propagation CA.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { request as httpRequest } from 'node:http'
 import { createServer as createHttpsServer, type Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -19,6 +18,7 @@ import { type Child, spawnProc } from './fixtures/spawn'
 import { type Stack, startStack } from './fixtures/stack'
 import { DEV_SECRET, hsToken } from './fixtures/tokens'
 import { listenLoopback } from '../fixtures/net'
+import { loopbackRequest } from '../fixtures/http-client'
 
 let dir: string
 let backend: Server
@@ -26,26 +26,9 @@ let stack: Stack
 let agent: Child
 
 function get(user: string | undefined): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> =
-      user === undefined ? {} : { 'SAP-Connectivity-Authentication': `Bearer ${user}` }
-    const req = httpRequest(
-      {
-        host: '127.0.0.1',
-        port: stack.proxy.httpPort,
-        path: 'http://erp.virtual:443/who',
-        headers,
-        agent: false,
-      },
-      (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }))
-      },
-    )
-    req.on('error', reject)
-    req.end()
-  })
+  const headers: Record<string, string> =
+    user === undefined ? {} : { 'SAP-Connectivity-Authentication': `Bearer ${user}` }
+  return loopbackRequest(stack.proxy.httpPort as number, 'http://erp.virtual:443/who', { headers })
 }
 
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: subject patterns use ${claim} placeholders on purpose
 import { X509Certificate } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
+import type { IncomingHttpHeaders } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SocksClient } from 'socks'
@@ -11,6 +11,7 @@ import { closedPort } from '../fixtures/net'
 import { type SeenRequest, startEchoHttp, startEchoTcp } from './fixtures/backends'
 import { type Stack, startStack } from './fixtures/stack'
 import { DEV_SECRET, hsToken } from './fixtures/tokens'
+import { loopbackRequest } from '../fixtures/http-client'
 
 let stack: Stack
 let backend: Awaited<ReturnType<typeof startEchoHttp>>
@@ -23,24 +24,7 @@ function viaProxy(
   headers: Record<string, string>,
   method = 'GET',
 ): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      { host: '127.0.0.1', port: stack.proxy.httpPort, method, path: url, headers, agent: false },
-      (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString(),
-          }),
-        )
-      },
-    )
-    req.on('error', reject)
-    req.end()
-  })
+  return loopbackRequest(stack.proxy.httpPort as number, url, { method, headers })
 }
 
 function socks(location: string, host: string, port: number, token = proxyToken) {

@@ -2,13 +2,13 @@
  * High availability: two agents (separate processes) serve one account + location; one is killed
  * with SIGKILL in the middle of a load of idempotent requests through the local HTTP proxy.
  */
-import { request as httpRequest } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDevToken } from '../../lib/tunnel/index'
 import { startEchoHttp } from './fixtures/backends'
 import { type Child, spawnProc } from './fixtures/spawn'
 import { type Stack, startStack } from './fixtures/stack'
 import { DEV_SECRET } from './fixtures/tokens'
+import { loopbackRequest } from '../fixtures/http-client'
 
 let stack: Stack
 let backA: Awaited<ReturnType<typeof startEchoHttp>>
@@ -38,24 +38,13 @@ function agentSpec(name: string, backendPort: number) {
 }
 
 function get(path: string): Promise<number> {
-  return new Promise((resolve) => {
-    const req = httpRequest(
-      {
-        host: '127.0.0.1',
-        port: stack.proxy.httpPort,
-        path: `http://s4.virtual${path}`,
-        headers: { 'SAP-Connectivity-SCC-Location_ID': 'ha' },
-        agent: false,
-      },
-      (res) => {
-        res.resume()
-        res.on('end', () => resolve(res.statusCode ?? 0))
-        res.on('error', () => resolve(-1))
-      },
-    )
-    req.on('error', () => resolve(-1))
-    req.end()
-  })
+  // -1: the request failed (socket or response error) instead of answering.
+  return loopbackRequest(stack.proxy.httpPort as number, `http://s4.virtual${path}`, {
+    headers: { 'SAP-Connectivity-SCC-Location_ID': 'ha' },
+  }).then(
+    (r) => r.status,
+    () => -1,
+  )
 }
 
 beforeAll(async () => {

@@ -1,4 +1,4 @@
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
+import type { IncomingHttpHeaders } from 'node:http'
 import { type AddressInfo, connect } from 'node:net'
 import { Duplex } from 'node:stream'
 import { ProxyAgent, request as undiciRequest } from 'undici'
@@ -14,6 +14,7 @@ import {
 import { closedPort } from '../fixtures/net'
 import { loopbackOpener, type SeenRequest, startEchoHttp } from './fixtures/backends'
 import { DEV_SECRET, hsToken } from './fixtures/tokens'
+import { loopbackRequest } from '../fixtures/http-client'
 
 let backend: Awaited<ReturnType<typeof startEchoHttp>>
 let proxy: HttpConnectivityProxy
@@ -35,21 +36,7 @@ function viaProxy(
   body?: string,
   port = addr.port,
 ): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, method, path: url, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(chunks).toString(),
-        }),
-      )
-    })
-    req.on('error', reject)
-    req.end(body)
-  })
+  return loopbackRequest(port, url, { method, headers, ...(body === undefined ? {} : { body }) })
 }
 
 beforeAll(async () => {

@@ -2,13 +2,13 @@
  * With debug logging on (NODE_DEBUG=cap-connectivity:*), neither the proxy nor the agent's principal
  * propagation writes a token or a trust secret: sentinel values must not appear in their output.
  */
-import { request as httpRequest } from 'node:http'
 import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDevToken } from '../../lib/tunnel/index'
 import { startEchoHttp } from './fixtures/backends'
 import { type Child, spawnProc } from './fixtures/spawn'
 import { DEV_SECRET, hsToken } from './fixtures/tokens'
+import { loopbackRequest } from '../fixtures/http-client'
 
 const TRUST_SENTINEL = 'SENTINEL-TRUST-7f3a9c1e5b2d4f60a1'
 const DEBUG = {
@@ -20,23 +20,7 @@ let server: Child
 let agent: Child
 
 function get(headers: Record<string, string>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        host: '127.0.0.1',
-        port: server.info.httpPort,
-        path: 'http://s4.virtual/api/x',
-        headers,
-        agent: false,
-      },
-      (res) => {
-        res.resume()
-        res.on('end', () => resolve(res.statusCode ?? 0))
-      },
-    )
-    req.on('error', reject)
-    req.end()
-  })
+  return loopbackRequest(server.info.httpPort, 'http://s4.virtual/api/x', { headers }).then((r) => r.status)
 }
 
 beforeAll(async () => {

@@ -3,13 +3,13 @@
  * instance (from a URL list, and through a CF-router stand-in with X-CF-APP-INSTANCE), so a request
  * arriving at any instance's connectivity proxy reaches the on-premise backend.
  */
-import { request as httpRequest } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDevToken } from '../../lib/tunnel/index'
 import { type SeenRequest, startEchoHttp } from './fixtures/backends'
 import { startCfRouter } from './fixtures/cf-router'
 import { type Child, spawnProc } from './fixtures/spawn'
 import { DEV_SECRET } from './fixtures/tokens'
+import { loopbackRequest } from '../fixtures/http-client'
 
 const GUID = '6b0f8f0e-2f4c-4c57-9a43-1d1f3c7e5a90'
 let backend: Awaited<ReturnType<typeof startEchoHttp>>
@@ -40,23 +40,8 @@ function agentSpec(extra: Record<string, unknown>) {
 }
 
 function get(proxyPort: number, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        host: '127.0.0.1',
-        port: proxyPort,
-        path: `http://s4.virtual${path}`,
-        headers: { 'Proxy-Authorization': `Bearer ${proxyToken}` },
-        agent: false,
-      },
-      (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }))
-      },
-    )
-    req.on('error', reject)
-    req.end()
+  return loopbackRequest(proxyPort, `http://s4.virtual${path}`, {
+    headers: { 'Proxy-Authorization': `Bearer ${proxyToken}` },
   })
 }
 

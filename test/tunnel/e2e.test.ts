@@ -14,6 +14,7 @@ import {
   token,
   waitFor,
 } from './helpers'
+import { loopbackRequest } from '../fixtures/http-client'
 
 const SENTINEL = 'SENTINEL-SECRET-d41d8cd98f00'
 
@@ -29,20 +30,7 @@ function get(
   path: string,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(
-        { host: '127.0.0.1', port, path, headers: { host: 's4.virtual:44300', ...headers }, agent: false },
-        (res) => {
-          let body = ''
-          res.on('data', (d) => {
-            body += d
-          })
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
-        },
-      )
-      .on('error', reject)
-  })
+  return loopbackRequest(port, path, { headers: { host: 's4.virtual:44300', ...headers } })
 }
 
 beforeAll(async () => {
