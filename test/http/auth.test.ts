@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { hasErrorCode } from '../../lib/errors'
 import { request } from '../../lib/http/request'
-import { userJwt } from '../fixtures/jwt'
+import { jwtClaims, userJwt } from '../fixtures/jwt'
 import { installLoopbackDns } from '../fixtures/loopback-dns'
 import { type FakeTarget, startTarget } from '../fixtures/target-server'
 import { type FakeXsuaa, startXsuaa } from '../fixtures/xsuaa'
@@ -39,7 +39,7 @@ async function authHeader(d: ReturnType<typeof httpDest>, jwt?: string): Promise
 
 function claims(bearer: string | undefined): Record<string, unknown> {
   const jwt = (bearer ?? '').replace(/^Bearer /, '')
-  return JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>
+  return jwtClaims(jwt)
 }
 
 const oauth = (type: string, extra: Record<string, string> = {}) =>

@@ -2,12 +2,13 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { hasErrorCode } from '../../lib/errors'
 import { request } from '../../lib/http/request'
 import { type FakeConnectivityProxy, startConnectivityProxy } from '../fixtures/connectivity-proxy'
-import { makeJwt, userJwt } from '../fixtures/jwt'
+import { jwtClaims, makeJwt, userJwt } from '../fixtures/jwt'
 import { installLoopbackDns } from '../fixtures/loopback-dns'
 import { testPki } from '../fixtures/certs'
 import { type FakeTarget, startTarget } from '../fixtures/target-server'
 import { type FakeXsuaa, startXsuaa } from '../fixtures/xsuaa'
 import { httpDest, resetClient } from './helpers'
+import { rejection } from '../fixtures/rejection'
 
 let xsuaa: FakeXsuaa
 let proxy: FakeConnectivityProxy
@@ -15,10 +16,6 @@ let backend: FakeTarget
 let tlsBackend: FakeTarget
 let restoreDns: () => Promise<void>
 const savedVcap = process.env.VCAP_SERVICES
-
-function payload(jwt: string): Record<string, unknown> {
-  return JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>
-}
 
 function bindConnectivity(extra: Record<string, unknown> = {}): void {
   process.env.VCAP_SERVICES = JSON.stringify({
@@ -41,17 +38,6 @@ function bindConnectivity(extra: Record<string, unknown> = {}): void {
       },
     ],
   })
-}
-
-async function rejection(
-  p: Promise<unknown>,
-): Promise<Error & { code?: string; details?: Record<string, unknown> }> {
-  try {
-    await p
-  } catch (err) {
-    return err as Error
-  }
-  throw new Error('expected a rejection')
 }
 
 beforeAll(async () => {
@@ -100,7 +86,7 @@ describe('OnPremise over the connectivity HTTP proxy', () => {
     expect(rec?.target).toBe('http://virtual-s4:44300/sap/opu/x?a=1')
     expect(rec?.headers?.host).toBe('virtual-s4:44300')
     expect(rec?.headers?.['sap-connectivity-scc-location_id']).toBeUndefined()
-    expect(payload(rec?.proxyToken ?? '').zid).toBe('prov-zid')
+    expect(jwtClaims(rec?.proxyToken ?? '').zid).toBe('prov-zid')
     expect(xsuaa.requests[0]?.grantType).toBe('client_credentials')
     expect(backend.records[0]?.url).toBe('/sap/opu/x?a=1')
   })
@@ -120,7 +106,7 @@ describe('OnPremise over the connectivity HTTP proxy', () => {
     const d = httpDest({ Name: 'S4', URL: 'http://virtual-s4:44300', ProxyType: 'OnPremise' })
     const jwt = userJwt('carol', 'sub-zid', 'subscriber')
     await (await request(d, { path: '/x', jwt })).text()
-    expect(payload(proxy.records[0]?.proxyToken ?? '').zid).toBe('sub-zid')
+    expect(jwtClaims(proxy.records[0]?.proxyToken ?? '').zid).toBe('sub-zid')
     expect(xsuaa.requests[0]?.host).toContain('subscriber.localhost')
   })
 
@@ -139,7 +125,7 @@ describe('OnPremise over the connectivity HTTP proxy', () => {
     const rec = proxy.records[0]
     expect(rec?.principal).toBe(jwt)
     expect(rec?.headers?.authorization).toBeUndefined()
-    expect(payload(rec?.proxyToken ?? '').grant_type).toBe('client_credentials')
+    expect(jwtClaims(rec?.proxyToken ?? '').grant_type).toBe('client_credentials')
     expect(backend.records[0]?.headers['x-propagated-user']).toBe(jwt)
   })
 
@@ -154,7 +140,7 @@ describe('OnPremise over the connectivity HTTP proxy', () => {
     const rec = proxy.records[0]
     expect(rec?.principal).toBeUndefined()
     expect(rec?.headers?.authorization).toBeUndefined()
-    const p = payload(rec?.proxyToken ?? '')
+    const p = jwtClaims(rec?.proxyToken ?? '')
     expect(p.user_name).toBe('alice')
     expect(p.grant_type).toBe('urn:ietf:params:oauth:grant-type:jwt-bearer')
   })

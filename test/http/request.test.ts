@@ -3,6 +3,7 @@ import { hasErrorCode, isConnectivityError } from '../../lib/errors'
 import { request } from '../../lib/http/request'
 import { type FakeTarget, startTarget } from '../fixtures/target-server'
 import { httpDest, resetClient } from './helpers'
+import { rejection } from '../fixtures/rejection'
 
 let target: FakeTarget
 
@@ -16,17 +17,6 @@ afterEach(async () => {
   target.records.length = 0
   await resetClient()
 })
-
-async function rejection(
-  p: Promise<unknown>,
-): Promise<Error & { code?: string; details?: Record<string, unknown> }> {
-  try {
-    await p
-  } catch (err) {
-    return err as Error
-  }
-  throw new Error('expected a rejection')
-}
 
 describe('request — direct', () => {
   it('sends GET with URL.headers, URL.queries and sap-client, path appended, caller headers win', async () => {

@@ -8,6 +8,7 @@ import { DirectConnector } from '../../lib/transport/direct'
 import { testPki } from '../fixtures/certs'
 import { type FakeTarget, startTarget } from '../fixtures/target-server'
 import { httpDest, resetClient } from '../http/helpers'
+import { rejection } from '../fixtures/rejection'
 
 let server: FakeTarget
 let mtls: FakeTarget
@@ -28,17 +29,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 })
 afterEach(resetClient)
-
-async function rejection(
-  p: Promise<unknown>,
-): Promise<Error & { code?: string; details?: Record<string, unknown> }> {
-  try {
-    await p
-  } catch (err) {
-    return err as Error
-  }
-  throw new Error('expected a rejection')
-}
 
 describe('TLS settings of destinations', () => {
   it('rejects an unknown CA by default (CONNECT_FAILED, nothing sent)', async () => {
