@@ -15,6 +15,7 @@ import {
   HEADER_SIZE,
   PROTOCOL_VERSION,
 } from '../../lib/tunnel/frames'
+import { tcpOpen } from './helpers'
 
 describe('tunnel frames: every type round-trips', () => {
   it('OPEN with metadata, location and http kind', () => {
@@ -41,17 +42,7 @@ describe('tunnel frames: every type round-trips', () => {
   })
 
   it('OPEN without metadata and an IPv6 host', () => {
-    const f = decodeFrame(
-      encodeOpen({
-        streamId: 1,
-        kind: 'tcp',
-        window: 1024,
-        host: '::1',
-        port: 22,
-        locationId: '',
-        metadata: {},
-      }),
-    )
+    const f = decodeFrame(tcpOpen(1, { host: '::1', port: 22 }))
     expect(f).toMatchObject({ type: FrameType.OPEN, host: '::1', port: 22, locationId: '', metadata: {} })
   })
 
@@ -120,15 +111,7 @@ describe('tunnel frames: every type round-trips', () => {
 })
 
 describe('tunnel frames: invalid input is reported, never thrown', () => {
-  const valid = encodeOpen({
-    streamId: 1,
-    kind: 'tcp',
-    window: 1024,
-    host: 'h',
-    port: 1,
-    locationId: '',
-    metadata: {},
-  })
+  const valid = tcpOpen()
   const cases: [string, Buffer][] = [
     ['empty', Buffer.alloc(0)],
     ['short header', Buffer.from([1, 4, 0])],
@@ -159,15 +142,7 @@ describe('tunnel frames: invalid input is reported, never thrown', () => {
   }
 
   it('OPEN metadata must be an object of strings', () => {
-    const bad = encodeOpen({
-      streamId: 1,
-      kind: 'tcp',
-      window: 1024,
-      host: 'h',
-      port: 1,
-      locationId: '',
-      metadata: { a: 'b' },
-    })
+    const bad = tcpOpen(1, { metadata: { a: 'b' } })
     const json = Buffer.from('{"a":1}')
     const head = bad.subarray(0, bad.length - 2 - Buffer.byteLength('{"a":"b"}'))
     const len = Buffer.alloc(2)
@@ -176,26 +151,8 @@ describe('tunnel frames: invalid input is reported, never thrown', () => {
   })
 
   it('OPEN host must look like a host (checked on encode and on decode)', () => {
-    expect(() =>
-      encodeOpen({
-        streamId: 1,
-        kind: 'tcp',
-        window: 1024,
-        host: 'a b',
-        port: 1,
-        locationId: '',
-        metadata: {},
-      }),
-    ).toThrow(RangeError)
-    const f = encodeOpen({
-      streamId: 1,
-      kind: 'tcp',
-      window: 1024,
-      host: 'a-b',
-      port: 1,
-      locationId: '',
-      metadata: {},
-    })
+    expect(() => tcpOpen(1, { host: 'a b' })).toThrow(RangeError)
+    const f = tcpOpen(1, { host: 'a-b' })
     f[f.indexOf('a-b') + 1] = 0x20 // a peer that sends a space anyway
     expect(decodeFrame(f).type).toBe('invalid')
   })

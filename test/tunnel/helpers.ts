@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream'
 import WebSocket, { WebSocketServer } from 'ws'
 import { TunnelAgent } from '../../lib/tunnel/agent'
 import { createDevToken } from '../../lib/tunnel/auth'
-import { SUBPROTOCOL } from '../../lib/tunnel/frames'
+import { encodeOpen, type OpenFrame, SUBPROTOCOL } from '../../lib/tunnel/frames'
 import { TunnelServer, type TunnelServerOptions } from '../../lib/tunnel/server'
 import { type SessionOptions, TunnelSession } from '../../lib/tunnel/session'
 import { listenLoopback } from '../fixtures/net'
@@ -20,6 +20,20 @@ export function token(
   ttlSeconds = 600,
 ): string {
   return createDevToken({ secret: SECRET, subject, account, ttlSeconds, claims: extra })
+}
+
+/** An OPEN frame for a TCP stream to h:1 with a 1 KiB window; `fields` override any part. */
+export function tcpOpen(streamId = 1, fields: Partial<Omit<OpenFrame, 'type' | 'streamId'>> = {}): Buffer {
+  return encodeOpen({
+    streamId,
+    kind: 'tcp',
+    window: 1024,
+    host: 'h',
+    port: 1,
+    locationId: '',
+    metadata: {},
+    ...fields,
+  })
 }
 
 /** Two sessions joined by a real WebSocket on loopback. */

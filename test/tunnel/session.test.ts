@@ -6,7 +6,6 @@ import { Reason } from '../../lib/tunnel/codes'
 import {
   encodeData,
   encodeFin,
-  encodeOpen,
   encodeOpenOk,
   encodeWindowUpdate,
   FrameType,
@@ -14,7 +13,7 @@ import {
 } from '../../lib/tunnel/frames'
 import { type IncomingOpen, TunnelSession } from '../../lib/tunnel/session'
 import type { TunnelStream } from '../../lib/tunnel/stream'
-import { readAll, roundTrip, sessionPair, waitFor } from './helpers'
+import { readAll, roundTrip, sessionPair, tcpOpen, waitFor } from './helpers'
 
 const cleanups: (() => Promise<void> | void)[] = []
 afterEach(async () => {
@@ -189,43 +188,8 @@ describe('session: a bad peer closes the session with a protocol error, never th
     ['garbage bytes', [Buffer.from('not a frame at all')]],
     ['text message', 'hello'],
     ['DATA on a stream never opened', [encodeData(99, Buffer.from('x'))]],
-    [
-      'OPEN with the acceptor parity',
-      [
-        encodeOpen({
-          streamId: 2,
-          kind: 'tcp',
-          window: 1024,
-          host: 'h',
-          port: 1,
-          locationId: '',
-          metadata: {},
-        }),
-      ],
-    ],
-    [
-      'OPEN reusing an id',
-      [
-        encodeOpen({
-          streamId: 3,
-          kind: 'tcp',
-          window: 1024,
-          host: 'h',
-          port: 1,
-          locationId: '',
-          metadata: {},
-        }),
-        encodeOpen({
-          streamId: 3,
-          kind: 'tcp',
-          window: 1024,
-          host: 'h',
-          port: 1,
-          locationId: '',
-          metadata: {},
-        }),
-      ],
-    ],
+    ['OPEN with the acceptor parity', [tcpOpen(2)]],
+    ['OPEN reusing an id', [tcpOpen(3), tcpOpen(3)]],
     ['OPEN_OK for a stream never opened', [encodeOpenOk(8, 1024)]],
     ['FIN on an unknown stream', [encodeFin(41)]],
   ]
@@ -249,17 +213,7 @@ describe('session: a bad peer closes the session with a protocol error, never th
         .on('error', () => undefined)
         .pause(),
     )
-    raw.send(
-      encodeOpen({
-        streamId: 1,
-        kind: 'tcp',
-        window: 1024,
-        host: 'h',
-        port: 1,
-        locationId: '',
-        metadata: {},
-      }),
-    )
+    raw.send(tcpOpen())
     await waitFor(() => session.streamCount === 1)
     const chunk = Buffer.alloc(16 * 1024)
     for (let i = 0; i < 33; i++) raw.send(encodeData(1, chunk)) // 528 KiB > 512 KiB window
@@ -275,17 +229,7 @@ describe('session: a bad peer closes the session with a protocol error, never th
         .on('error', () => undefined)
         .resume(),
     )
-    raw.send(
-      encodeOpen({
-        streamId: 1,
-        kind: 'tcp',
-        window: 1024,
-        host: 'h',
-        port: 1,
-        locationId: '',
-        metadata: {},
-      }),
-    )
+    raw.send(tcpOpen())
     await waitFor(() => session.streamCount === 1)
     raw.send(encodeFin(1))
     raw.send(encodeData(1, Buffer.from('late')))
@@ -295,17 +239,7 @@ describe('session: a bad peer closes the session with a protocol error, never th
   it('WINDOW_UPDATE for a closed stream is ignored (late frames are legal)', async () => {
     const { raw, session, received } = await rawPeer()
     session.on('open', (inc: IncomingOpen) => inc.reject(Reason.ACCESS_DENIED))
-    raw.send(
-      encodeOpen({
-        streamId: 1,
-        kind: 'tcp',
-        window: 1024,
-        host: 'h',
-        port: 1,
-        locationId: '',
-        metadata: {},
-      }),
-    )
+    raw.send(tcpOpen())
     await waitFor(() => received.some((b) => b[1] === FrameType.OPEN_FAIL))
     raw.send(encodeWindowUpdate(1, 100))
     await new Promise((r) => setTimeout(r, 50))
