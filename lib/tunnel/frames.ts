@@ -205,6 +205,14 @@ export function encodeCode(
   return buf
 }
 
+/**
+ * An empty DATA frame of `size` payload bytes with its header written; the caller copies the
+ * payload to offset {@link HEADER_SIZE} (lets a sender gather several queued chunks into one frame).
+ */
+export function allocData(streamId: number, size: number): Buffer {
+  return header(size, FrameType.DATA, streamId)
+}
+
 /** DATA frame for `chunk[start, end)` — one copy into the frame buffer. */
 export function encodeData(streamId: number, chunk: Buffer, start = 0, end = chunk.length): Buffer {
   const buf = header(end - start, FrameType.DATA, streamId)

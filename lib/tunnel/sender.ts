@@ -4,7 +4,6 @@
  * high-water mark and resumes from the send callbacks; each pass is corked into one writev.
  */
 import type WebSocket from 'ws'
-import { encodeData } from './frames'
 import { Fifo } from './queue'
 import type { TunnelStream } from './stream'
 
@@ -13,6 +12,7 @@ const SEND_OPTS = { binary: true, compress: false } as const
 export class FrameSender {
   readonly #ws: WebSocket
   readonly #maxFrameData: number
+  readonly #soloFrameData: number
   readonly #highWater: number
   #control = new Fifo<Buffer>()
   #ring = new Fifo<TunnelStream>()
@@ -33,9 +33,13 @@ export class FrameSender {
     }
   }
 
-  constructor(ws: WebSocket, opts: { maxFrameData: number; highWater: number; initialCredit: number }) {
+  constructor(
+    ws: WebSocket,
+    opts: { maxFrameData: number; soloFrameData: number; highWater: number; initialCredit: number },
+  ) {
     this.#ws = ws
     this.#maxFrameData = opts.maxFrameData
+    this.#soloFrameData = Math.max(opts.maxFrameData, opts.soloFrameData)
     this.#highWater = opts.highWater
     this.credit = opts.initialCredit
   }
@@ -106,15 +110,17 @@ export class FrameSender {
           if (this.credit <= 0) break
           const stream = this.#ring.shift()
           if (!stream) break
-          const part = stream.takeChunk(Math.min(this.#maxFrameData, this.credit))
+          // Alone on the ring, a stream may send large frames (fewer messages, less CPU per byte);
+          // with company, frames stay small so each stream waits at most one small frame per other.
+          const max = this.#ring.length === 0 ? this.#soloFrameData : this.#maxFrameData
+          const part = stream.takeFrame(Math.min(max, this.credit))
           if (!part) {
             this.#inRing.delete(stream)
             continue
           }
-          const n = part.end - part.start
-          this.credit -= n
-          this.bytesOut += n
-          frame = encodeData(stream.id, part.buf, part.start, part.end)
+          this.credit -= part.size
+          this.bytesOut += part.size
+          frame = part.frame
           done = part.done
           if (stream.hasPending && stream.sendCredit > 0) this.#ring.push(stream)
           else this.#inRing.delete(stream)

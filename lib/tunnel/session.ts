@@ -42,6 +42,8 @@ export interface SessionOptions {
   readonly sessionWindow?: number
   /** Largest DATA payload we send (default 32 KiB): smaller frames interleave more fairly, larger ones cost less CPU. */
   readonly maxFrameData?: number
+  /** Largest DATA payload while only one stream has data to send (default 256 KiB, at least maxFrameData). */
+  readonly soloFrameData?: number
   /** Concurrent streams accepted from the peer (default 20 000). */
   readonly maxStreams?: number
   readonly pingIntervalMs?: number
@@ -139,6 +141,7 @@ export class TunnelSession extends EventEmitter implements StreamHost {
     }
     this.#out = new FrameSender(ws, {
       maxFrameData: this.maxFrameData,
+      soloFrameData: Math.min(options.soloFrameData ?? 256 * 1024, LIMITS.maxData),
       highWater: options.sendHighWater ?? 256 * 1024,
       initialCredit: INITIAL_SESSION_WINDOW,
     })

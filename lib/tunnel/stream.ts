@@ -6,7 +6,7 @@
 import { Duplex } from 'node:stream'
 import { TunnelError } from '../errors'
 import { Reason, reasonName } from './codes'
-import type { StreamKind } from './frames'
+import { allocData, HEADER_SIZE, type StreamKind } from './frames'
 
 /** What a stream needs from its session (kept narrow so the two files stay independent). */
 export interface StreamHost {
@@ -39,8 +39,11 @@ export class TunnelStream extends Duplex {
   // send side
   /** Bytes the peer still accepts on this stream. */
   sendCredit = 0
-  #pending: Buffer | null = null
+  // Chunks handed over by one _write/_writev, sent as DATA frames that may span several chunks.
+  #pending: Buffer[] = []
+  #pendingIndex = 0
   #pendingOffset = 0
+  #pendingBytes = 0
   #pendingCb: ((err?: Error | null) => void) | null = null
   #finSent = false
   // receive side
@@ -59,7 +62,9 @@ export class TunnelStream extends Duplex {
     super({
       allowHalfOpen: true,
       readableHighWaterMark: Math.max(16 * 1024, window >> 1),
-      writableHighWaterMark: 64 * 1024,
+      // Large enough that a splice from a TCP socket keeps several reads queued: the sender then
+      // gathers them into one large DATA frame when the stream has the session to itself.
+      writableHighWaterMark: 256 * 1024,
     })
     this.#host = host
     this.id = info.id
@@ -70,7 +75,7 @@ export class TunnelStream extends Duplex {
 
   /** True while a chunk waits for credit or for its turn on the send ring. */
   get hasPending(): boolean {
-    return this.#pending !== null
+    return this.#pendingBytes > 0
   }
 
   get finSent(): boolean {
@@ -87,29 +92,45 @@ export class TunnelStream extends Duplex {
   }
 
   /**
-   * Session side: take up to `max` bytes of the pending chunk (bounded by credit). Returns the
-   * buffer range to frame, or undefined when nothing may be sent now.
+   * Session side: cut the next DATA frame of up to `max` payload bytes (bounded by credit) from the
+   * queued chunks, gathering several chunks into one frame. Returns the frame and the write
+   * callback to run once it is handed to the socket, or undefined when nothing may be sent now.
    */
-  takeChunk(
+  takeFrame(
     max: number,
-  ): { buf: Buffer; start: number; end: number; done: ((err?: Error | null) => void) | null } | undefined {
-    const buf = this.#pending
-    if (!buf || this.sendCredit <= 0) return undefined
-    const start = this.#pendingOffset
-    const end = Math.min(buf.length, start + max, start + this.sendCredit)
-    this.sendCredit -= end - start
-    this.bytesOut += end - start
+  ): { frame: Buffer; size: number; done: ((err?: Error | null) => void) | null } | undefined {
+    if (this.#pendingBytes === 0 || this.sendCredit <= 0) return undefined
+    const size = Math.min(this.#pendingBytes, max, this.sendCredit)
+    const frame = allocData(this.id, size)
+    let at = HEADER_SIZE
+    let left = size
+    const chunks = this.#pending
+    while (left > 0) {
+      const chunk = chunks[this.#pendingIndex] as Buffer
+      const n = Math.min(left, chunk.length - this.#pendingOffset)
+      chunk.copy(frame, at, this.#pendingOffset, this.#pendingOffset + n)
+      at += n
+      left -= n
+      this.#pendingOffset += n
+      if (this.#pendingOffset === chunk.length) {
+        this.#pendingIndex++
+        this.#pendingOffset = 0
+      }
+    }
+    this.#pendingBytes -= size
+    this.sendCredit -= size
+    this.bytesOut += size
     if (this.#idleMs) this.#lastActive = Date.now()
     let done: ((err?: Error | null) => void) | null = null
-    if (end >= buf.length) {
+    if (this.#pendingBytes === 0) {
       // The write callback runs after the session has handed the frame to the socket, so the
       // next write (or FIN from _final) can never overtake this DATA.
       done = this.#pendingCb
-      this.#pending = null
+      this.#pending = []
+      this.#pendingIndex = 0
       this.#pendingCb = null
-      this.#pendingOffset = 0
-    } else this.#pendingOffset = end
-    return { buf, start, end, done }
+    }
+    return { frame, size, done }
   }
 
   /** Credit consumed but not yet announced to the peer (the session batches WINDOW_UPDATEs). */
@@ -188,8 +209,30 @@ export class TunnelStream extends Duplex {
       cb()
       return
     }
-    this.#pending = chunk
+    this.#queue([chunk], chunk.length, cb)
+  }
+
+  /** Everything written while the previous batch was on its way: one batch, framed together. */
+  override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
+    const list: Buffer[] = []
+    let bytes = 0
+    for (const c of chunks) {
+      if (c.chunk.length === 0) continue
+      list.push(c.chunk)
+      bytes += c.chunk.length
+    }
+    if (bytes === 0) {
+      cb()
+      return
+    }
+    this.#queue(list, bytes, cb)
+  }
+
+  #queue(chunks: Buffer[], bytes: number, cb: (err?: Error | null) => void): void {
+    this.#pending = chunks
+    this.#pendingIndex = 0
     this.#pendingOffset = 0
+    this.#pendingBytes = bytes
     this.#pendingCb = cb
     this.#host.schedule(this)
   }
@@ -218,7 +261,8 @@ export class TunnelStream extends Duplex {
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     const pendingCb = this.#pendingCb
-    this.#pending = null
+    this.#pending = []
+    this.#pendingBytes = 0
     this.#pendingCb = null
     if (this.#idleTimer) clearTimeout(this.#idleTimer)
     if (!this.#resetByPeer && !(this.#finSent && this.#finReceived)) {
