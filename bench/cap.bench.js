@@ -3,13 +3,9 @@
 // The server runs in a child process so the client CPU figures are the CAP process's own.
 // Usage: npm run build && node bench/cap.bench.js [--rounds 6] [--block 300]
 'use strict'
-const { fork } = require('node:child_process')
 const path = require('node:path')
+const { arg, median, printMarkdownTable, requireTime, startChild } = require('./lib/common')
 
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i > 0 ? Number(process.argv[i + 1]) : def
-}
 const ROUNDS = arg('rounds', 6)
 const BLOCK = arg('block', 300)
 const WARMUP = arg('warmup', 200)
@@ -38,8 +34,10 @@ function serve() {
 }
 
 async function main() {
-  const server = fork(__filename, ['--server'], { stdio: 'inherit' })
-  const { port } = await new Promise((resolve) => server.once('message', resolve))
+  const {
+    child: server,
+    message: { port },
+  } = await startChild({ file: __filename, args: ['--server'] })
   const app = path.resolve(__dirname, '..', 'sample-app')
   process.chdir(app)
   const cds = require(require.resolve('@sap/cds', { paths: [app] }))
@@ -88,7 +86,6 @@ async function main() {
     const order = names.map((_, i) => names[(i + r) % names.length])
     for (const name of order) results[name].push(await block(name, BLOCK))
   }
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
   const summary = names.map((name) => ({
     name,
     wallMs: median(results[name].map((x) => x.wallMs)),
@@ -98,32 +95,28 @@ async function main() {
   console.log(
     `\nCAP remote query (odata-v2, 10 rows) — ${ROUNDS} rounds × ${BLOCK} queries, medians, Node ${process.version}, @sap/cds ${cds.version}`,
   )
-  console.log(
-    '| transport | wall ms/query | client CPU µs/query | wall ratio (x / ours) | CPU ratio (x / ours) |',
+  printMarkdownTable(
+    ['transport', 'wall ms/query', 'client CPU µs/query', 'wall ratio (x / ours)', 'CPU ratio (x / ours)'],
+    summary.map((s) => [
+      s.name,
+      s.wallMs.toFixed(3),
+      s.cpuUs.toFixed(0),
+      `${(s.wallMs / ours.wallMs).toFixed(2)}×`,
+      `${(s.cpuUs / ours.cpuUs).toFixed(2)}×`,
+    ]),
+    ['---', '---:', '---:', '---:', '---:'],
   )
-  console.log('|---|---:|---:|---:|---:|')
-  for (const s of summary) {
-    console.log(
-      `| ${s.name} | ${s.wallMs.toFixed(3)} | ${s.cpuUs.toFixed(0)} | ${(s.wallMs / ours.wallMs).toFixed(2)}× | ${(s.cpuUs / ours.cpuUs).toFixed(2)}× |`,
-    )
-  }
   console.log(
     'ratio > 1: cap-connectivity is faster / cheaper. Goal: ≥ 1.3× vs Cloud SDK, ≥ 1.0× vs native fetch.',
   )
 
   // Plugin load time: a fresh process requires @sap/cds, then times cds-plugin.js.
-  const probe = `const cds=require('@sap/cds');const t=performance.now();require('cap-connectivity/cds-plugin');console.log((performance.now()-t).toFixed(1))`
-  const loads = []
-  for (let i = 0; i < 7; i++) {
-    const out = require('node:child_process').execFileSync(process.execPath, ['-e', probe], {
-      cwd: app,
-      encoding: 'utf8',
-    })
-    loads.push(Number(out.trim()))
-  }
-  console.log(
-    `plugin load (require cds-plugin.js after @sap/cds): median ${median(loads).toFixed(1)} ms of 7 runs`,
-  )
+  const load = requireTime('cap-connectivity/cds-plugin', {
+    cwd: app,
+    runs: 7,
+    prelude: "require('@sap/cds')",
+  })
+  console.log(`plugin load (require cds-plugin.js after @sap/cds): median ${load.toFixed(1)} ms of 7 runs`)
   server.kill()
   process.exit(0)
 }

@@ -11,6 +11,7 @@ const { fork } = require('node:child_process')
 const http = require('node:http')
 const net = require('node:net')
 const path = require('node:path')
+const { printMarkdownTable } = require('./lib/common')
 
 const DIST = path.resolve(__dirname, '..', 'dist')
 const SECRET = 'bench-secret-0123456789abcdef'
@@ -268,11 +269,10 @@ async function main() {
       (socks.p99 / direct.p99).toFixed(2),
     ],
   ]
-  console.log(
-    '| measurement | ours (proxy → tunnel → agent) | baseline (forward proxy → reverse proxy) | ratio |',
+  printMarkdownTable(
+    ['measurement', 'ours (proxy → tunnel → agent)', 'baseline (forward proxy → reverse proxy)', 'ratio'],
+    rows,
   )
-  console.log('|---|---|---|---|')
-  for (const r of rows) console.log(`| ${r.join(' | ')} |`)
 }
 
 if (process.argv[2] === 'child') serveChild()

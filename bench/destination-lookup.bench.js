@@ -3,15 +3,11 @@
 // the same iteration count, in alternating rounds. Also: require time of dist/index.js vs the SDK.
 // Usage: npm run build && node bench/destination-lookup.bench.js [--iterations 20000] [--rounds 5]
 'use strict'
-const { execFileSync } = require('node:child_process')
 const { mkdtempSync, rmSync } = require('node:fs')
 const { tmpdir } = require('node:os')
 const path = require('node:path')
+const { arg, median, printColumns, requireTime } = require('./lib/common')
 
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i > 0 ? Number(process.argv[i + 1]) : def
-}
 const ITERATIONS = arg('iterations', 20_000)
 const ROUNDS = arg('rounds', 5)
 const root = path.resolve(__dirname, '..')
@@ -31,17 +27,6 @@ process.env.destinations = JSON.stringify([
     sapClient: '100',
   },
 ])
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
-
-/** Median wall time (ms) of requiring `mod` in a fresh process. */
-function requireTime(mod, runs = 5) {
-  const code = `const t=process.hrtime.bigint();require(${JSON.stringify(mod)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`
-  const times = []
-  for (let i = 0; i < runs; i++)
-    times.push(Number(execFileSync(process.execPath, ['-e', code], { cwd: root, encoding: 'utf8' })))
-  return median(times)
-}
 
 async function time(fn) {
   const t = process.hrtime.bigint()
@@ -86,17 +71,15 @@ async function main() {
     ['cap-connectivity getDestination', perCall(o), opsPerSec(o), `${o.toFixed(1)} ms`],
     ['@sap-cloud-sdk getDestination', perCall(s), opsPerSec(s), `${s.toFixed(1)} ms`],
   ]
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
-  const line = (r) => r.map((c, i) => c.padEnd(widths[i])).join('  ')
   console.log(
     `destination-lookup: ${ITERATIONS} sequential awaited calls × ${ROUNDS} rounds each, alternating\n`,
   )
-  for (const r of rows) console.log(line(r))
+  printColumns(rows)
   console.log(`\nratio: cap-connectivity is ${(s / o).toFixed(1)}× faster (goal ≥ 10×)\n`)
 
-  const ourReq = requireTime('./dist/index.js')
-  const destReq = requireTime('./dist/destination/resolve.js')
-  const sdkReq = requireTime('@sap-cloud-sdk/connectivity')
+  const ourReq = requireTime('./dist/index.js', { cwd: root })
+  const destReq = requireTime('./dist/destination/resolve.js', { cwd: root })
+  const sdkReq = requireTime('@sap-cloud-sdk/connectivity', { cwd: root })
   console.log('require time (fresh process, median of 5)')
   console.log(`  cap-connectivity dist/index.js                ${ourReq.toFixed(1)} ms`)
   console.log(

@@ -3,13 +3,9 @@
 // child process. Alternating blocks in one run; prints requests/s and the ratio to undici.
 // Usage: npm run build && node bench/failover.bench.js [--rounds 5] [--block 2000] [--concurrency 8]
 'use strict'
-const { fork } = require('node:child_process')
 const path = require('node:path')
+const { arg, median, startChild } = require('./lib/common')
 
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i > 0 ? Number(process.argv[i + 1]) : def
-}
 const ROUNDS = arg('rounds', 5)
 const BLOCK = arg('block', 2000)
 const CONCURRENCY = arg('concurrency', 8)
@@ -47,8 +43,10 @@ async function block(fn) {
 }
 
 async function main() {
-  const server = fork(__filename, ['--server'], { stdio: 'inherit' })
-  const { ports } = await new Promise((resolve) => server.once('message', resolve))
+  const {
+    child: server,
+    message: { ports },
+  } = await startChild({ file: __filename, args: ['--server'] })
   const lib = require(path.resolve(__dirname, '..', 'dist', 'index.js'))
   const undici = require('undici')
   for (const [i, port] of ports.entries()) {
@@ -84,7 +82,6 @@ async function main() {
   for (const fn of Object.values(cases)) await block(fn) // warm-up
   const ms = Object.fromEntries(Object.keys(cases).map((k) => [k, []]))
   for (let r = 0; r < ROUNDS; r++) for (const [k, fn] of Object.entries(cases)) ms[k].push(await block(fn))
-  const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]
   const base = BLOCK / median(ms['undici.request (baseline)'])
   const rows = Object.entries(ms).map(([k, v]) => {
     const rps = BLOCK / median(v)

@@ -4,13 +4,9 @@
 // loopback. Bounded: fixed request counts, median of rounds, exits by itself.
 // Usage: npm run build && node bench/http.bench.js [--requests 2000] [--rounds 3]
 'use strict'
-const { spawn, execFileSync } = require('node:child_process')
 const path = require('node:path')
+const { arg, median, printMarkdownTable, requireTime, startChild } = require('./lib/common')
 
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i > 0 ? Number(process.argv[i + 1]) : def
-}
 const REQUESTS = arg('requests', 2000)
 const ROUNDS = arg('rounds', 3)
 const root = path.resolve(__dirname, '..')
@@ -18,7 +14,6 @@ const root = path.resolve(__dirname, '..')
 // collected on the next client's time.
 require('node:v8').setFlagsFromString('--expose-gc')
 const gc = require('node:vm').runInNewContext('gc')
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 // A small S/4-like backend: JSON for GET, SAP's CSRF protocol for POST.
 const SERVER = `
@@ -45,11 +40,9 @@ server.keepAliveTimeout = 60000
 server.listen(0, '127.0.0.1', () => process.send(server.address().port))
 `
 
-function startServer() {
-  const child = spawn(process.execPath, ['-e', SERVER], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-  return new Promise((resolve) =>
-    child.once('message', (port) => resolve({ port, close: () => child.kill() })),
-  )
+async function startServer() {
+  const { child, message: port } = await startChild({ code: SERVER })
+  return { port, close: () => child.kill() }
 }
 
 /**
@@ -68,15 +61,6 @@ async function measure(cases) {
     }
   }
   return Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, median(xs)]))
-}
-
-/** Median wall time of `require(target)` in fresh processes. */
-function requireTime(target) {
-  const code = `const t=process.hrtime.bigint();require(${JSON.stringify(target)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`
-  const xs = []
-  for (let i = 0; i < 5; i++)
-    xs.push(Number(execFileSync(process.execPath, ['-e', code], { cwd: root, encoding: 'utf8' })))
-  return median(xs)
 }
 
 async function main() {
@@ -102,8 +86,8 @@ async function main() {
   await ours.closeHttpPools()
   server.close()
 
-  const reqOurs = requireTime(root)
-  const reqSdk = requireTime('@sap-cloud-sdk/http-client')
+  const reqOurs = requireTime(root, { cwd: root })
+  const reqSdk = requireTime('@sap-cloud-sdk/http-client', { cwd: root })
 
   const fmt = (n) => n.toFixed(3)
   const rows = [
@@ -115,10 +99,11 @@ async function main() {
   console.log(
     `${REQUESTS} sequential requests × ${ROUNDS} rounds (median), loopback; ratio = baseline / ours (higher is better)\n`,
   )
-  console.log('| case | ours | baseline | unit | ratio | goal |')
-  console.log('|---|---:|---:|---|---:|---|')
-  for (const [name, a, b, unit, goal] of rows)
-    console.log(`| ${name} | ${fmt(a)} | ${fmt(b)} | ${unit} | ${(b / a).toFixed(2)}× | ${goal} |`)
+  printMarkdownTable(
+    ['case', 'ours', 'baseline', 'unit', 'ratio', 'goal'],
+    rows.map(([name, a, b, unit, goal]) => [name, fmt(a), fmt(b), unit, `${(b / a).toFixed(2)}×`, goal]),
+    ['---', '---:', '---:', '---', '---:', '---'],
+  )
 }
 
 main().then(

@@ -3,14 +3,10 @@
 // `cf ssh -L` shape). Bounded: fixed sizes and counts, median of rounds, exits by itself.
 // Usage: npm run build && node bench/tcp.bench.js [--mb 128] [--rounds 5] [--parallel 8] [--connects 300]
 'use strict'
-const { spawn } = require('node:child_process')
 const net = require('node:net')
 const path = require('node:path')
+const { arg, median, printColumns, startChild } = require('./lib/common')
 
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i > 0 ? Number(process.argv[i + 1]) : def
-}
 const MB = arg('mb', 128)
 const ROUNDS = arg('rounds', 5)
 const PARALLEL = arg('parallel', 8)
@@ -18,8 +14,6 @@ const CONNECTS = arg('connects', 300)
 const dist = path.resolve(__dirname, '..', 'dist')
 const { connectTcp, openLocalPort } = require(path.join(dist, 'tcp', 'index.js'))
 const { parseDestination } = require(path.join(dist, 'destination', 'parse.js'))
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 // The byte source runs in its own process, like a database server would: the bench process holds
 // only what an app holds (the client and, for openLocalPort, the forwarder).
@@ -46,17 +40,13 @@ server.listen(0, '127.0.0.1', () => process.send(server.address().port))
 `
 
 /** Starts the source process; resolves with its port and a setter for bytes per connection. */
-function startSource() {
-  const child = spawn(process.execPath, ['-e', SOURCE], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-  return new Promise((resolve) => {
-    child.once('message', (port) =>
-      resolve({
-        port,
-        setBytes: (n) => new Promise((ok) => child.once('message', ok) && child.send(n)),
-        close: () => child.kill(),
-      }),
-    )
-  })
+async function startSource() {
+  const { child, message: port } = await startChild({ code: SOURCE })
+  return {
+    port,
+    setBytes: (n) => new Promise((ok) => child.once('message', ok) && child.send(n)),
+    close: () => child.kill(),
+  }
 }
 
 /** Reads a stream to its end; resolves with the byte count. */
@@ -142,10 +132,8 @@ async function main() {
   source.close()
 
   const head = ['scenario', 'way', 'direct socket (baseline)', 'ours', 'ratio ours/direct']
-  const table = [head, ...rows]
-  const widths = head.map((_, i) => Math.max(...table.map((r) => r[i].length)))
   console.log(`TCP through cap-connectivity vs a direct socket (loopback, median of ${ROUNDS} rounds)\n`)
-  for (const r of table) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  '))
+  printColumns([head, ...rows])
   console.log(
     '\nratio > 1 means faster than the direct socket; openLocalPort adds one loopback hop by design.',
   )
