@@ -2,9 +2,10 @@
  * `npm start` (scripts/start.js) as a user runs it: it prints the URLs, serves the sample through
  * the tunnel, and SIGINT/SIGTERM stop it and every child process within 10 s.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync } from 'node:child_process'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { startReadyChild } from '../fixtures/child'
 
 const root = path.resolve(__dirname, '..', '..')
 
@@ -35,32 +36,15 @@ function alive(pid: number): boolean {
   }
 }
 
-function startDemo(): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, ['scripts/start.js'], {
+async function startDemo(): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const { child, match, chunks } = await startReadyChild(process.execPath, ['scripts/start.js'], {
     cwd: root,
     env: { ...process.env, PORT: '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    ready: /Sales orders: (http:\/\/localhost:\d+)/,
+    readyOn: 'all',
+    timeoutMs: 60_000,
   })
-  let output = ''
-  child.stdout!.on('data', (d) => {
-    output += d
-  })
-  child.stderr!.on('data', (d) => {
-    output += d
-  })
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no URL printed within 60 s:\n${output}`)), 60_000)
-    child.once('exit', (code) => reject(new Error(`start.js exited with ${code}:\n${output}`)))
-    const check = () => {
-      const m = /Sales orders: (http:\/\/localhost:\d+)/.exec(output)
-      if (!m) return
-      clearTimeout(timer)
-      child.stdout!.off('data', check)
-      child.removeAllListeners('exit')
-      resolve({ child, url: m[1]!, output: () => output })
-    }
-    child.stdout!.on('data', check)
-  })
+  return { child, url: match[1]!, output: () => chunks.join('') }
 }
 
 describe.each(['SIGINT', 'SIGTERM'] as const)('npm start, then %s', (signal) => {
