@@ -1,9 +1,10 @@
 import { createServer, type Server } from 'node:http'
-import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose'
+import { SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hasErrorCode } from '../../lib/errors'
 import { verifyJwt } from '../../lib/auth/verify'
 import { listenLoopback } from '../fixtures/net'
+import { rs256Key } from '../fixtures/signing-key'
 
 let server: Server
 let port: number
@@ -12,9 +13,8 @@ let foreignSign: typeof sign
 const keyRequests: string[] = []
 
 beforeAll(async () => {
-  const { privateKey, publicKey } = await generateKeyPair('RS256')
-  const foreign = await generateKeyPair('RS256')
-  const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }
+  const { privateKey, jwk } = await rs256Key()
+  const foreign = await rs256Key()
   server = createServer((req, res) => {
     keyRequests.push(
       `${req.url} zid=${req.headers['x-zid'] ?? ''} client=${req.headers['x-client_id'] ?? ''}`,

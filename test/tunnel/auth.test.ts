@@ -1,6 +1,6 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { exportJWK, generateKeyPair, SignJWT } from 'jose'
+import { SignJWT } from 'jose'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createDevToken, createTokenVerifier } from '../../lib/tunnel/auth'
 import { TunnelClient } from '../../lib/tunnel/client'
@@ -8,6 +8,7 @@ import { ForwardClient } from '../../lib/tunnel/forward'
 import { TunnelServer } from '../../lib/tunnel/server'
 import { SECRET } from './helpers'
 import { listenLoopback } from '../fixtures/net'
+import { rs256Key } from '../fixtures/signing-key'
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
@@ -98,8 +99,7 @@ describe('tunnel auth: refused before any stream', () => {
   })
 
   it('JWKS: RS256 tokens verified against the key set, issuer checked, account from zid', async () => {
-    const { publicKey, privateKey } = await generateKeyPair('RS256')
-    const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }
+    const { privateKey, jwk } = await rs256Key()
     const jwks = http.createServer((_req, res) => res.end(JSON.stringify({ keys: [jwk] })))
     await listenLoopback(jwks)
     cleanups.push(() => new Promise((r) => jwks.close(() => r())))
