@@ -17,6 +17,7 @@ import { userJwt } from '../fixtures/jwt'
 import { installLoopbackDns } from '../fixtures/loopback-dns'
 import { type FakeTarget, startTarget } from '../fixtures/target-server'
 import { type FakeXsuaa, startXsuaa } from '../fixtures/xsuaa'
+import { saveEnv } from '../fixtures/env'
 
 // What `cds build --production` deploys (sample-app/gen/srv): package.json and srv/, but not the
 // development destinations.json. Inside sample-app/gen (git-ignored) so node_modules resolve.
@@ -41,7 +42,7 @@ let destinations: FakeDestinationService
 let proxy: FakeConnectivityProxy
 let backend: FakeTarget
 let restoreDns: () => Promise<void>
-const savedVcap = process.env.VCAP_SERVICES
+const vcapEnv = saveEnv('VCAP_SERVICES')
 
 beforeAll(async () => {
   restoreDns = installLoopbackDns()
@@ -100,8 +101,7 @@ beforeAll(async () => {
 }, 60_000)
 
 afterAll(async () => {
-  if (savedVcap === undefined) delete process.env.VCAP_SERVICES
-  else process.env.VCAP_SERVICES = savedVcap
+  vcapEnv.restore()
   await Promise.all([proxy?.close(), backend?.close(), destinations?.close(), xsuaa?.close()])
   await restoreDns?.()
   process.chdir(SAMPLE)

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { configureDestinations } from '../../lib/destination/resolve'
 import { runCli } from '../fixtures/cli'
+import { saveEnv } from '../fixtures/env'
 
 const SENTINELS = [
   'SENTINEL-PW-1',
@@ -16,11 +17,7 @@ const SENTINELS = [
 ]
 let dir: string
 let file: string
-const saved = {
-  dests: process.env.destinations,
-  vcap: process.env.VCAP_SERVICES,
-  file: process.env.CAP_CONNECTIVITY_DESTINATIONS,
-}
+const env = saveEnv('destinations', 'VCAP_SERVICES', 'CAP_CONNECTIVITY_DESTINATIONS')
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'dest-cli-'))
@@ -67,18 +64,11 @@ beforeAll(() => {
 })
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 beforeEach(() => {
-  for (const k of ['destinations', 'VCAP_SERVICES', 'CAP_CONNECTIVITY_DESTINATIONS']) delete process.env[k]
+  env.clear()
   configureDestinations({ root: dir })
 })
 afterEach(() => {
-  for (const [k, v] of Object.entries({
-    destinations: saved.dests,
-    VCAP_SERVICES: saved.vcap,
-    CAP_CONNECTIVITY_DESTINATIONS: saved.file,
-  })) {
-    if (v === undefined) delete process.env[k]
-    else process.env[k] = v
-  }
+  env.restore()
   configureDestinations({})
 })
 

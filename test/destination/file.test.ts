@@ -8,13 +8,10 @@ import {
   loadDestinationsFile,
   readDestinationsDocument,
 } from '../../lib/destination/sources/file'
+import { saveEnv } from '../fixtures/env'
 
 let dir: string
-const saved = {
-  file: process.env.CAP_CONNECTIVITY_DESTINATIONS,
-  dests: process.env.destinations,
-  vcap: process.env.VCAP_SERVICES,
-}
+const env = saveEnv('destinations', 'VCAP_SERVICES', 'CAP_CONNECTIVITY_DESTINATIONS')
 const write = (name: string, content: unknown) => {
   const p = join(dir, name)
   writeFileSync(p, typeof content === 'string' ? content : JSON.stringify(content, null, 2))
@@ -23,20 +20,11 @@ const write = (name: string, content: unknown) => {
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'dest-file-'))
-  delete process.env.CAP_CONNECTIVITY_DESTINATIONS
-  delete process.env.destinations
-  delete process.env.VCAP_SERVICES
+  env.clear()
   configureDestinations({ root: dir })
 })
 afterEach(() => {
-  for (const [k, v] of Object.entries({
-    CAP_CONNECTIVITY_DESTINATIONS: saved.file,
-    destinations: saved.dests,
-    VCAP_SERVICES: saved.vcap,
-  })) {
-    if (v === undefined) delete process.env[k]
-    else process.env[k] = v
-  }
+  env.restore()
   configureDestinations({})
   rmSync(dir, { recursive: true, force: true })
 })

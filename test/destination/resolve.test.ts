@@ -12,30 +12,20 @@ import {
 import { registryClear } from '../../lib/destination/sources/registry'
 import type { HttpDestination } from '../../lib/destination/types'
 import { userJwt } from '../fixtures/jwt'
+import { saveEnv } from '../fixtures/env'
 
 let dir: string
-const saved = {
-  dests: process.env.destinations,
-  vcap: process.env.VCAP_SERVICES,
-  file: process.env.CAP_CONNECTIVITY_DESTINATIONS,
-}
+const env = saveEnv('destinations', 'VCAP_SERVICES', 'CAP_CONNECTIVITY_DESTINATIONS')
 const urlOf = (d: unknown) => (d as HttpDestination).url
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'dest-resolve-'))
-  for (const k of ['destinations', 'VCAP_SERVICES', 'CAP_CONNECTIVITY_DESTINATIONS']) delete process.env[k]
+  env.clear()
   configureDestinations({ root: dir })
   registryClear()
 })
 afterEach(() => {
-  for (const [k, v] of Object.entries({
-    destinations: saved.dests,
-    VCAP_SERVICES: saved.vcap,
-    CAP_CONNECTIVITY_DESTINATIONS: saved.file,
-  })) {
-    if (v === undefined) delete process.env[k]
-    else process.env[k] = v
-  }
+  env.restore()
   registryClear()
   configureDestinations({})
   rmSync(dir, { recursive: true, force: true })

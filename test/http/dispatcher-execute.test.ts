@@ -8,10 +8,11 @@ import { type FakeConnectivityProxy, startConnectivityProxy } from '../fixtures/
 import { userJwt } from '../fixtures/jwt'
 import { type FakeTarget, startTarget } from '../fixtures/target-server'
 import { httpDest, resetClient } from './helpers'
+import { saveEnv } from '../fixtures/env'
 
 let target: FakeTarget
 let proxy: FakeConnectivityProxy
-const savedVcap = process.env.VCAP_SERVICES
+const vcapEnv = saveEnv('VCAP_SERVICES')
 
 beforeAll(async () => {
   target = await startTarget()
@@ -26,8 +27,7 @@ afterAll(async () => {
 afterEach(async () => {
   target.records.length = 0
   proxy.records.length = 0
-  if (savedVcap === undefined) delete process.env.VCAP_SERVICES
-  else process.env.VCAP_SERVICES = savedVcap
+  vcapEnv.restore()
   clearDestinationCache()
   await resetClient()
 })

@@ -9,13 +9,14 @@ import { type FakeTarget, startTarget } from '../fixtures/target-server'
 import { type FakeXsuaa, startXsuaa } from '../fixtures/xsuaa'
 import { httpDest, resetClient } from './helpers'
 import { rejection } from '../fixtures/rejection'
+import { saveEnv } from '../fixtures/env'
 
 let xsuaa: FakeXsuaa
 let proxy: FakeConnectivityProxy
 let backend: FakeTarget
 let tlsBackend: FakeTarget
 let restoreDns: () => Promise<void>
-const savedVcap = process.env.VCAP_SERVICES
+const vcapEnv = saveEnv('VCAP_SERVICES')
 
 function bindConnectivity(extra: Record<string, unknown> = {}): void {
   process.env.VCAP_SERVICES = JSON.stringify({
@@ -68,8 +69,7 @@ afterEach(async () => {
   proxy.records.length = 0
   backend.records.length = 0
   xsuaa.requests.length = 0
-  if (savedVcap === undefined) delete process.env.VCAP_SERVICES
-  else process.env.VCAP_SERVICES = savedVcap
+  vcapEnv.restore()
   await resetClient()
 })
 

@@ -10,8 +10,9 @@ import { getRoute, registerTunnelProvider } from '../../lib/transport/route'
 import { userJwt } from '../fixtures/jwt'
 import { type FakeTarget, startTarget } from '../fixtures/target-server'
 import { httpDest, resetClient } from '../http/helpers'
+import { saveEnv } from '../fixtures/env'
 
-const savedVcap = process.env.VCAP_SERVICES
+const vcapEnv = saveEnv('VCAP_SERVICES')
 let target: FakeTarget
 
 beforeAll(async () => {
@@ -22,8 +23,7 @@ afterAll(async () => {
 })
 afterEach(async () => {
   registerTunnelProvider(undefined)
-  if (savedVcap === undefined) delete process.env.VCAP_SERVICES
-  else process.env.VCAP_SERVICES = savedVcap
+  vcapEnv.restore()
   target.records.length = 0
   await resetClient()
 })

@@ -11,6 +11,7 @@ import { type LocalProxy, startLocalProxy } from '../../lib/tunnel/proxy'
 import { type SeenRequest, startEchoHttp } from './fixtures/backends'
 import { startDestinationService } from './fixtures/destination-service'
 import { DEV_SECRET, hsToken, type RsIssuer, startRsIssuer } from './fixtures/tokens'
+import { saveEnv } from '../fixtures/env'
 
 let xsuaa: RsIssuer
 let ds: Awaited<ReturnType<typeof startDestinationService>>
@@ -18,7 +19,7 @@ let backend: Awaited<ReturnType<typeof startEchoHttp>>
 let server: TunnelServer
 let proxy: LocalProxy
 let agent: TunnelAgent
-const savedVcap = process.env.VCAP_SERVICES
+const vcapEnv = saveEnv('VCAP_SERVICES')
 
 beforeAll(async () => {
   // XSUAA of the subaccount: issues the SDK's client-credentials tokens (zone acme-zone) and signs the agent's token.
@@ -101,8 +102,7 @@ beforeAll(async () => {
   })
 })
 afterAll(async () => {
-  if (savedVcap === undefined) delete process.env.VCAP_SERVICES
-  else process.env.VCAP_SERVICES = savedVcap
+  vcapEnv.restore()
   await agent?.stop()
   await proxy?.close()
   await server?.close(100)

@@ -14,6 +14,7 @@ import { type LocalProxy, startLocalProxy } from '../../lib/tunnel/proxy'
 import { closedPort } from '../fixtures/net'
 import { type SeenRequest, startEchoHttp, startEchoTcp } from './fixtures/backends'
 import { type RsIssuer, startRsIssuer } from './fixtures/tokens'
+import { saveEnv } from '../fixtures/env'
 
 let xsuaa: RsIssuer
 let backend: Awaited<ReturnType<typeof startEchoHttp>>
@@ -21,7 +22,7 @@ let tcp: Awaited<ReturnType<typeof startEchoTcp>>
 let server: TunnelServer
 let proxy: LocalProxy
 let agent: TunnelAgent
-const savedVcap = process.env.VCAP_SERVICES
+const vcapEnv = saveEnv('VCAP_SERVICES')
 
 beforeAll(async () => {
   xsuaa = await startRsIssuer({ clients: { 'sb-conn': 'conn-secret' }, zid: 'acme-zone' })
@@ -97,8 +98,7 @@ beforeAll(async () => {
   clearTokenCache()
 })
 afterAll(async () => {
-  if (savedVcap === undefined) delete process.env.VCAP_SERVICES
-  else process.env.VCAP_SERVICES = savedVcap
+  vcapEnv.restore()
   clearTokenCache()
   await agent?.stop()
   await proxy?.close()
