@@ -6,7 +6,7 @@
 import { ConnectivityError } from '../errors'
 import { findServiceBinding } from './bindings'
 import { decodeJwt } from './jwt'
-import { fetchToken, tokenUrlForTenant } from './token-client'
+import { fetchToken, type TokenRequest, tokenUrlForTenant } from './token-client'
 
 /** What the transports need from the connectivity binding. `clientSecret` is a secret: never log it. */
 export interface ConnectivityBinding {
@@ -126,15 +126,7 @@ export function requireConnectivityBinding(destinationName: string): Connectivit
  */
 export async function connectivityToken(b: ConnectivityBinding, jwt?: string): Promise<string | undefined> {
   if (b.trusted || !b.clientId || !b.tokenServiceUrl) return undefined
-  const { url, headers } = tokenUrlForTenant(b.tokenServiceUrl, jwt, b.tenantId)
-  const token = await fetchToken({
-    tokenUrl: url,
-    grantType: 'client_credentials',
-    clientId: b.clientId,
-    ...(b.clientSecret !== undefined ? { clientSecret: b.clientSecret } : {}),
-    headers,
-  })
-  return token.accessToken
+  return bindingToken(b, b.clientId, b.tokenServiceUrl, jwt, { grantType: 'client_credentials' })
 }
 
 /**
@@ -149,13 +141,26 @@ export async function exchangeUserToken(b: ConnectivityBinding, jwt: string): Pr
       `${b.origin} has no client credentials for the token exchange; use principal propagation by forwarding.`,
     )
   }
-  const { url, headers } = tokenUrlForTenant(b.tokenServiceUrl, jwt, b.tenantId)
+  return bindingToken(b, b.clientId, b.tokenServiceUrl, jwt, {
+    grantType: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+    assertion: jwt,
+  })
+}
+
+/** A token from the binding's token endpoint in the tenant of `jwt` (the binding's tenant without one). */
+async function bindingToken(
+  b: ConnectivityBinding,
+  clientId: string,
+  tokenServiceUrl: string,
+  jwt: string | undefined,
+  grant: Pick<TokenRequest, 'grantType' | 'assertion'>,
+): Promise<string> {
+  const { url, headers } = tokenUrlForTenant(tokenServiceUrl, jwt, b.tenantId)
   const token = await fetchToken({
     tokenUrl: url,
-    grantType: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
-    clientId: b.clientId,
+    ...grant,
+    clientId,
     ...(b.clientSecret !== undefined ? { clientSecret: b.clientSecret } : {}),
-    assertion: jwt,
     headers,
   })
   return token.accessToken
