@@ -9,6 +9,7 @@ import { userJwt } from '../fixtures/jwt'
 import { type FakeTarget, startTarget } from '../fixtures/target-server'
 import { httpDest, resetClient } from './helpers'
 import { saveEnv } from '../fixtures/env'
+import { bindConnectivity } from '../fixtures/connectivity-binding'
 
 let target: FakeTarget
 let proxy: FakeConnectivityProxy
@@ -53,18 +54,10 @@ describe('createDispatcher with undici fetch', () => {
   })
 
   it('routes OnPremise destinations through the connectivity proxy with absolute URIs', async () => {
-    process.env.VCAP_SERVICES = JSON.stringify({
-      connectivity: [
-        {
-          label: 'connectivity',
-          name: 'c',
-          credentials: {
-            onpremise_proxy_host: '127.0.0.1',
-            onpremise_proxy_http_port: String(proxy.httpPort),
-          },
-        },
-      ],
-    })
+    bindConnectivity(
+      { onpremise_proxy_host: '127.0.0.1', onpremise_proxy_http_port: String(proxy.httpPort) },
+      { name: 'c' },
+    )
     const d = httpDest({
       Name: 'OP',
       URL: 'http://virtual-s4:44300',
@@ -78,18 +71,10 @@ describe('createDispatcher with undici fetch', () => {
   })
 
   it('turns a 503 of the connectivity proxy into NO_AGENT for fetch', async () => {
-    process.env.VCAP_SERVICES = JSON.stringify({
-      connectivity: [
-        {
-          label: 'connectivity',
-          name: 'c',
-          credentials: {
-            onpremise_proxy_host: '127.0.0.1',
-            onpremise_proxy_http_port: String(proxy.httpPort),
-          },
-        },
-      ],
-    })
+    bindConnectivity(
+      { onpremise_proxy_host: '127.0.0.1', onpremise_proxy_http_port: String(proxy.httpPort) },
+      { name: 'c' },
+    )
     const d = httpDest({
       Name: 'OPX',
       URL: 'http://virtual-s4:44300',

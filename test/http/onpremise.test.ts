@@ -10,6 +10,7 @@ import { type FakeXsuaa, startXsuaa } from '../fixtures/xsuaa'
 import { httpDest, resetClient } from './helpers'
 import { rejection } from '../fixtures/rejection'
 import { saveEnv } from '../fixtures/env'
+import { bindConnectivity as setConnectivityBinding } from '../fixtures/connectivity-binding'
 
 let xsuaa: FakeXsuaa
 let proxy: FakeConnectivityProxy
@@ -19,26 +20,20 @@ let restoreDns: () => Promise<void>
 const vcapEnv = saveEnv('VCAP_SERVICES')
 
 function bindConnectivity(extra: Record<string, unknown> = {}): void {
-  process.env.VCAP_SERVICES = JSON.stringify({
-    connectivity: [
-      {
-        label: 'connectivity',
-        name: 'my-connectivity',
-        tags: ['connectivity'],
-        credentials: {
-          onpremise_proxy_host: '127.0.0.1',
-          onpremise_proxy_http_port: String(proxy.httpPort),
-          onpremise_proxy_port: String(proxy.httpPort),
-          onpremise_socks5_proxy_port: String(proxy.socksPort),
-          clientid: 'conn-client',
-          clientsecret: 'conn-secret-SENTINEL',
-          token_service_url: xsuaa.url,
-          tenantid: 'prov-zid',
-          ...extra,
-        },
-      },
-    ],
-  })
+  setConnectivityBinding(
+    {
+      onpremise_proxy_host: '127.0.0.1',
+      onpremise_proxy_http_port: String(proxy.httpPort),
+      onpremise_proxy_port: String(proxy.httpPort),
+      onpremise_socks5_proxy_port: String(proxy.socksPort),
+      clientid: 'conn-client',
+      clientsecret: 'conn-secret-SENTINEL',
+      token_service_url: xsuaa.url,
+      tenantid: 'prov-zid',
+      ...extra,
+    },
+    { name: 'my-connectivity', tags: ['connectivity'] },
+  )
 }
 
 beforeAll(async () => {

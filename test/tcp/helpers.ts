@@ -9,6 +9,7 @@ import { type FakeConnectivityProxy, startConnectivityProxy } from '../fixtures/
 import { installLoopbackDns } from '../fixtures/loopback-dns'
 import { type FakeXsuaa, startXsuaa } from '../fixtures/xsuaa'
 import { listenLoopback } from '../fixtures/net'
+import { bindConnectivity } from '../fixtures/connectivity-binding'
 
 export interface TestServer {
   readonly port: number
@@ -83,24 +84,17 @@ export async function startOnPremiseEnv(
   })
   const proxy = await startConnectivityProxy({ mappings, acceptToken: (t) => xsuaa.issued.has(t) })
   const previous = process.env.VCAP_SERVICES
-  process.env.VCAP_SERVICES = JSON.stringify({
-    connectivity: [
-      {
-        label: 'connectivity',
-        name: 'my-connectivity',
-        tags: ['connectivity', 'conn'],
-        plan: 'lite',
-        credentials: {
-          clientid: 'sb-connectivity',
-          clientsecret: CONNECTIVITY_SECRET,
-          url: xsuaa.url,
-          onpremise_proxy_host: '127.0.0.1',
-          onpremise_proxy_http_port: String(proxy.httpPort),
-          onpremise_socks5_proxy_port: String(proxy.socksPort),
-        },
-      },
-    ],
-  })
+  bindConnectivity(
+    {
+      clientid: 'sb-connectivity',
+      clientsecret: CONNECTIVITY_SECRET,
+      url: xsuaa.url,
+      onpremise_proxy_host: '127.0.0.1',
+      onpremise_proxy_http_port: String(proxy.httpPort),
+      onpremise_socks5_proxy_port: String(proxy.socksPort),
+    },
+    { name: 'my-connectivity', tags: ['connectivity', 'conn'], plan: 'lite' },
+  )
   return {
     proxy,
     xsuaa,

@@ -11,6 +11,7 @@ import { userJwt } from '../fixtures/jwt'
 import { type FakeTarget, startTarget } from '../fixtures/target-server'
 import { httpDest, resetClient } from '../http/helpers'
 import { saveEnv } from '../fixtures/env'
+import { bindConnectivity } from '../fixtures/connectivity-binding'
 
 const vcapEnv = saveEnv('VCAP_SERVICES')
 let target: FakeTarget
@@ -42,19 +43,14 @@ class RecordingTunnel implements Connector {
 }
 
 function bind(): void {
-  process.env.VCAP_SERVICES = JSON.stringify({
-    connectivity: [
-      {
-        label: 'connectivity',
-        name: 'c',
-        credentials: {
-          onpremise_proxy_host: '127.0.0.1',
-          onpremise_proxy_http_port: '20003',
-          onpremise_socks5_proxy_port: '20004',
-        },
-      },
-    ],
-  })
+  bindConnectivity(
+    {
+      onpremise_proxy_host: '127.0.0.1',
+      onpremise_proxy_http_port: '20003',
+      onpremise_socks5_proxy_port: '20004',
+    },
+    { name: 'c' },
+  )
 }
 
 describe('getRoute', () => {

@@ -15,6 +15,7 @@ import { closedPort } from '../fixtures/net'
 import { type SeenRequest, startEchoHttp, startEchoTcp } from './fixtures/backends'
 import { type RsIssuer, startRsIssuer } from './fixtures/tokens'
 import { saveEnv } from '../fixtures/env'
+import { bindConnectivity } from '../fixtures/connectivity-binding'
 
 let xsuaa: RsIssuer
 let backend: Awaited<ReturnType<typeof startEchoHttp>>
@@ -77,24 +78,18 @@ beforeAll(async () => {
     if (Date.now() > until) throw new Error('agent did not announce')
     await new Promise((r) => setTimeout(r, 10))
   }
-  process.env.VCAP_SERVICES = JSON.stringify({
-    connectivity: [
-      {
-        label: 'connectivity',
-        name: 'conn',
-        tags: ['connectivity'],
-        credentials: {
-          clientid: 'sb-conn',
-          clientsecret: 'conn-secret',
-          token_service_url: xsuaa.url,
-          tenantid: 'acme-zone',
-          onpremise_proxy_host: '127.0.0.1',
-          onpremise_proxy_http_port: String(proxy.httpPort),
-          onpremise_socks5_proxy_port: String(proxy.socksPort),
-        },
-      },
-    ],
-  })
+  bindConnectivity(
+    {
+      clientid: 'sb-conn',
+      clientsecret: 'conn-secret',
+      token_service_url: xsuaa.url,
+      tenantid: 'acme-zone',
+      onpremise_proxy_host: '127.0.0.1',
+      onpremise_proxy_http_port: String(proxy.httpPort),
+      onpremise_socks5_proxy_port: String(proxy.socksPort),
+    },
+    { name: 'conn', tags: ['connectivity'] },
+  )
   clearTokenCache()
 })
 afterAll(async () => {
