@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { Agent, type Dispatcher, request as undiciRequest } from 'undici'
 import { type GroupAttempt, isIdempotent } from '../../lib/failover/execute'
 import type { MemberProber } from '../../lib/failover/group-runtime'
+import { sleep, waitUntil } from '../fixtures/wait'
 
 export interface Member {
   readonly name: string
@@ -117,18 +118,11 @@ export function undiciProber(members: Record<string, Member>, agent: Agent): Mem
   }
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms))
-}
+export { sleep }
 
 /** Polls `cond` every 10 ms until it holds; returns the elapsed ms or throws after `maxMs`. */
-export async function waitFor(cond: () => boolean, maxMs: number): Promise<number> {
-  const start = Date.now()
-  while (!cond()) {
-    if (Date.now() - start > maxMs) throw new Error(`condition not met within ${maxMs} ms`)
-    await sleep(10)
-  }
-  return Date.now() - start
+export function waitFor(cond: () => boolean, maxMs: number): Promise<number> {
+  return waitUntil(cond, { timeoutMs: maxMs })
 }
 
 /** A GroupAttempt that sends one request with undici to the member's URL. */

@@ -16,6 +16,7 @@ import { closeFailover } from '../../lib/failover/registry'
 import { runCli } from '../fixtures/cli'
 import { type Member, sleep, startMember, waitFor } from './helpers'
 import { listenLoopback } from '../fixtures/net'
+import { waitUntil } from '../fixtures/wait'
 
 const SECRET = 'sentinel-Pa55word-never-logged'
 // Short enough to keep the tests fast, long enough that a loaded CI machine does not time probes out.
@@ -336,11 +337,6 @@ describe('destination groups end to end', () => {
   })
 })
 
-async function waitForAsync(cond: () => Promise<boolean>, maxMs: number): Promise<number> {
-  const start = Date.now()
-  while (!(await cond())) {
-    if (Date.now() - start > maxMs) throw new Error(`condition not met within ${maxMs} ms`)
-    await sleep(10)
-  }
-  return Date.now() - start
+function waitForAsync(cond: () => Promise<boolean>, maxMs: number): Promise<number> {
+  return waitUntil(cond, { timeoutMs: maxMs })
 }

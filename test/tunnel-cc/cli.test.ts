@@ -15,13 +15,10 @@ import { freePort } from '../fixtures/net'
 import { type SeenRequest, startEchoHttp, startEchoTcp } from './fixtures/backends'
 import { DEV_SECRET, hsToken } from './fixtures/tokens'
 import { loopbackRequest } from '../fixtures/http-client'
+import { waitUntil } from '../fixtures/wait'
 
 async function waitFor(cond: () => boolean, what: string, ms = 8000): Promise<void> {
-  const until = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
+  await waitUntil(cond, { timeoutMs: ms, what, everyMs: 20 })
 }
 
 function get(proxyPort: number, headers: Record<string, string>): Promise<{ status: number; body: string }> {

@@ -10,6 +10,7 @@ import { encodeOpen, type OpenFrame, SUBPROTOCOL } from '../../lib/tunnel/frames
 import { TunnelServer, type TunnelServerOptions } from '../../lib/tunnel/server'
 import { type SessionOptions, TunnelSession } from '../../lib/tunnel/session'
 import { listenLoopback } from '../fixtures/net'
+import { waitUntil } from '../fixtures/wait'
 
 export const SECRET = 'test-secret-0123456789abcdef'
 
@@ -193,9 +194,5 @@ export function readAll(stream: Duplex): Promise<Buffer> {
 }
 
 export async function waitFor(cond: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
-  const start = Date.now()
-  while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
+  await waitUntil(cond, { timeoutMs, what })
 }
