@@ -213,6 +213,13 @@ export function allocData(streamId: number, size: number): Buffer {
   return header(size, FrameType.DATA, streamId)
 }
 
+/** Writes a DATA header for `streamId` at the start of `buf` (a frame buffer the caller owns). */
+export function writeDataHeader(buf: Buffer, streamId: number): void {
+  buf[0] = PROTOCOL_VERSION
+  buf[1] = FrameType.DATA
+  buf.writeUInt32BE(streamId, 2)
+}
+
 /** DATA frame for `chunk[start, end)` — one copy into the frame buffer. */
 export function encodeData(streamId: number, chunk: Buffer, start = 0, end = chunk.length): Buffer {
   const buf = header(end - start, FrameType.DATA, streamId)

@@ -4,6 +4,7 @@
  * high-water mark and resumes from the send callbacks; each pass is corked into one writev.
  */
 import type WebSocket from 'ws'
+import { giveFrameBuffer } from './frame-pool'
 import { Fifo } from './queue'
 import type { TunnelStream } from './stream'
 
@@ -25,7 +26,12 @@ export class FrameSender {
   credit: number
   /** DATA payload bytes sent (metrics). */
   bytesOut = 0
+  /** One entry per ws.send in order (callbacks complete in order): the pooled buffer to recycle, if any. */
+  #inFlight = new Fifo<Buffer | null>()
   readonly #onSent = (err?: Error | null): void => {
+    const pooled = this.#inFlight.shift()
+    // Written: the buffer may carry the next frame. After an error the socket is dead; let GC have it.
+    if (pooled && !err) giveFrameBuffer(pooled)
     if (err) return
     if (this.#blocked && this.#ws.bufferedAmount < this.#highWater / 2) {
       this.#blocked = false
@@ -106,6 +112,7 @@ export class FrameSender {
         }
         let frame = this.#control.shift()
         let done: ((err?: Error | null) => void) | null = null
+        let pooled: Buffer | null = null
         if (!frame) {
           if (this.credit <= 0) break
           const stream = this.#ring.shift()
@@ -122,9 +129,11 @@ export class FrameSender {
           this.bytesOut += part.size
           frame = part.frame
           done = part.done
+          pooled = part.pooled ?? null
           if (stream.hasPending && stream.sendCredit > 0) this.#ring.push(stream)
           else this.#inRing.delete(stream)
         }
+        this.#inFlight.push(pooled)
         ws.send(frame, SEND_OPTS, this.#onSent)
         // After the frame is queued in the socket: the next write (or FIN) cannot overtake it.
         done?.()

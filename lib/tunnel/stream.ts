@@ -6,7 +6,8 @@
 import { Duplex } from 'node:stream'
 import { TunnelError } from '../errors'
 import { Reason, reasonName } from './codes'
-import { allocData, HEADER_SIZE, type StreamKind } from './frames'
+import { POOL_MIN, takeFrameBuffer } from './frame-pool'
+import { allocData, HEADER_SIZE, type StreamKind, writeDataHeader } from './frames'
 
 /** What a stream needs from its session (kept narrow so the two files stay independent). */
 export interface StreamHost {
@@ -96,12 +97,24 @@ export class TunnelStream extends Duplex {
    * queued chunks, gathering several chunks into one frame. Returns the frame and the write
    * callback to run once it is handed to the socket, or undefined when nothing may be sent now.
    */
-  takeFrame(
-    max: number,
-  ): { frame: Buffer; size: number; done: ((err?: Error | null) => void) | null } | undefined {
+  takeFrame(max: number):
+    | {
+        frame: Buffer
+        size: number
+        done: ((err?: Error | null) => void) | null
+        /** The recycled buffer behind `frame`, to return to the pool once the socket wrote it. */
+        pooled: Buffer | undefined
+      }
+    | undefined {
     if (this.#pendingBytes === 0 || this.sendCredit <= 0) return undefined
     const size = Math.min(this.#pendingBytes, max, this.sendCredit)
-    const frame = allocData(this.id, size)
+    // Large frames use a recycled buffer (returned by the sender once the socket wrote it).
+    const pooled = size >= POOL_MIN ? takeFrameBuffer(size) : undefined
+    let frame: Buffer
+    if (pooled) {
+      frame = pooled.subarray(0, HEADER_SIZE + size)
+      writeDataHeader(frame, this.id)
+    } else frame = allocData(this.id, size)
     let at = HEADER_SIZE
     let left = size
     const chunks = this.#pending
@@ -130,7 +143,7 @@ export class TunnelStream extends Duplex {
       this.#pendingIndex = 0
       this.#pendingCb = null
     }
-    return { frame, size, done }
+    return { frame, size, done, pooled }
   }
 
   /** Credit consumed but not yet announced to the peer (the session batches WINDOW_UPDATEs). */
