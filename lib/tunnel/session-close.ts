@@ -3,7 +3,7 @@ import { TunnelError } from '../errors'
 import { Reason, reasonName } from './codes'
 import type { Opening } from './session-opens'
 import type { SessionCloseInfo } from './session-types'
-import type { TunnelStream } from './stream'
+import { type TunnelStream, withoutStack } from './stream'
 
 const isProtocolReason = (code: number): boolean =>
   code === Reason.PROTOCOL_ERROR || code === Reason.FLOW_CONTROL_ERROR || code === Reason.STREAM_CLOSED
@@ -49,10 +49,13 @@ export function failStreams(
     if (stream.finSent && stream.finReceived) stream.destroy()
     else
       stream.onSessionClosed(
-        new TunnelError('TUNNEL_CLOSED', `Tunnel session closed while stream to ${target} was open.`, {
-          details: { target, reason: reasonName(info.code) },
-          cause: err,
-        }),
+        withoutStack(
+          () =>
+            new TunnelError('TUNNEL_CLOSED', `Tunnel session closed while stream to ${target} was open.`, {
+              details: { target, reason: reasonName(info.code) },
+              cause: err,
+            }),
+        ),
       )
   }
   streams.clear()
