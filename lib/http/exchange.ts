@@ -20,7 +20,6 @@ export async function discard(res: Response): Promise<void> {
   }
 }
 
-/** Turns the proxy's own answers (407, 503 no agent, marked 403) into coded errors. */
 /**
  * The coded error for a proxy's own answer (407; 503 from the connectivity proxy; 403 marked with a
  * `Proxy-Status` header), or undefined when the response is the backend's.
@@ -31,11 +30,13 @@ export function proxyStatusError(
   headers: Readonly<Record<string, string | string[] | undefined>>,
   what: string,
 ): TransportError | undefined {
-  if (plan.route.kind !== 'http-proxy') return undefined
+  const viaProxy = plan.route.kind === 'http-proxy'
+  // Through our tunnel the agent answers refusals itself, marked with Proxy-Status like the proxy.
+  if (!viaProxy && plan.route.kind !== 'tunnel') return undefined
   const marked = headers['proxy-status'] !== undefined
-  const onPremise = plan.route.binding !== undefined
+  const onPremise = viaProxy && plan.route.binding !== undefined
   const details = { requestSent: false, status, destination: plan.destination.name }
-  if (status === 407) {
+  if (status === 407 && viaProxy) {
     return new TransportError(
       'PROXY_AUTH_FAILED',
       `The proxy rejected its authorization (407) for ${what}; check the connectivity binding and the token's tenant.`,

@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream'
 import { isConnectivityError } from '../errors'
 import { type AgentConfig, type HttpMapping, internalPort } from './agent-config'
 import { hostMatches, normaliseTarget, pathAllowed } from './http-guard'
+import { proxyStatus } from './proxy-status'
 
 /** What a hook sees and may change for one allowed request. */
 export interface AgentHttpContext {
@@ -83,6 +84,7 @@ function reply(res: ServerResponse, status: number, text: string): void {
   res.writeHead(status, {
     'content-type': 'text/plain; charset=utf-8',
     'content-length': Buffer.byteLength(text),
+    'proxy-status': proxyStatus('cap-connectivity-agent', status),
   })
   res.end(text)
 }

@@ -134,6 +134,16 @@ describe('our client library through our local connectivity proxy', () => {
     },
   )
 
+  it('a path outside the agent allowlist is ACCESS_DENIED (the refusal carries Proxy-Status), a backend 403 is not', async () => {
+    const jwt = await xsuaa.sign({ user_name: 'alice', zid: 'acme-zone' })
+    const denied = await request(S4(), { path: '/not-mapped/x', jwt }).catch((e: unknown) => e)
+    expect(denied).toMatchObject({ code: 'ACCESS_DENIED', details: { status: 403 } })
+    // The echo backend answers a path of its own with 403: that stays a response, not an error.
+    const res = await request(S4(), { path: '/sap/status/403', jwt })
+    expect(res.status).toBe(403)
+    expect(res.headers['proxy-status']).toBeUndefined()
+  })
+
   it('Socks5Connector (method 0x80 with the connectivity token) reaches a TCP backend; reply codes map to our error codes', async () => {
     const token = async () => {
       const r = await fetch(`${xsuaa.url}/oauth/token`, {

@@ -1,6 +1,7 @@
 /** Request/response helpers of the HTTP connectivity proxy: one forward's data, answers, body buffering. */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ProxyCaller } from './types'
+import { proxyStatus } from '../proxy-status'
 
 /** Response headers that belong to one hop and are not passed on to the client. */
 export const HOP_BY_HOP = new Set([
@@ -57,6 +58,7 @@ export function respond(res: ServerResponse, status: number, message: string): v
   res.writeHead(status, {
     'content-type': 'text/plain; charset=utf-8',
     'content-length': Buffer.byteLength(message) + 1,
+    'proxy-status': proxyStatus('cap-connectivity-proxy', status),
   })
   res.end(`${message}\n`)
 }
