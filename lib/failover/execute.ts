@@ -1,6 +1,6 @@
 /**
  * One request through a group: try members in routing order and apply the retry rules.
- * - Nothing was sent (the connection could not be established): any method moves to the next member.
+ * - Nothing was sent (the connection could not be established): a request of every method moves to the next member.
  * - Bytes were sent: an idempotent request is retried once on the next member; a listed status
  *   (`retryOn: ["503"]`) counts the same, and that response is discarded.
  * - A non-idempotent request that may have reached a member is never sent twice: REQUEST_NOT_RETRIED.

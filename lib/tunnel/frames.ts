@@ -124,7 +124,7 @@ export interface DecodeFailure {
 
 // Frames are cut from 1 MiB slabs: one allocation per ~30 DATA frames instead of one each (a
 // fresh ArrayBuffer per frame showed up as allocation + GC time in profiles). A slab lives as long
-// as any frame cut from it is still queued, which the session's send high-water mark bounds.
+// as a frame cut from it is still queued, which the session's send high-water mark bounds.
 const SLAB_SIZE = 1024 * 1024
 let slab = Buffer.allocUnsafe(SLAB_SIZE)
 let slabOffset = 0
