@@ -55,8 +55,11 @@ export class TunnelConnector implements Connector {
       })
     } catch (err) {
       if (isConnectivityError(err)) {
-        const dest = ctx.destinationName ? ` for destination "${ctx.destinationName}"` : ''
-        throw new TunnelError(err.code, `${err.message.replace(/\.$/, '')}${dest}.`, {
+        // Lead with the destination: the tunnel's message may already end in a hint or a flag.
+        const message = ctx.destinationName
+          ? `Tunnel route for destination "${ctx.destinationName}": ${err.message}`
+          : err.message
+        throw new TunnelError(err.code, message, {
           cause: err,
           details: {
             ...err.details,
