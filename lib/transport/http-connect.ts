@@ -6,7 +6,12 @@ import { isIP, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { TransportError } from '../errors'
 import type { ConnectContext, Connector, ConnectTarget } from './connector'
-import { checkProxyAddress, openProxyTunnel, type ProxyConnectorOptions, waitReadable } from './proxy-tunnel'
+import {
+  awaitHandshakeBytes,
+  checkProxyAddress,
+  openProxyTunnel,
+  type ProxyConnectorOptions,
+} from './proxy-tunnel'
 
 export interface HttpConnectConnectorOptions extends ProxyConnectorOptions {
   /** Value of `Proxy-Authorization` (e.g. from credentials in the proxy URL). Secret: never logged. */
@@ -34,12 +39,7 @@ async function readHead(socket: Socket, proxy: string): Promise<string> {
       }
       continue
     }
-    if (socket.destroyed || socket.readableEnded) {
-      throw new TransportError('PROXY_FAILED', `Proxy ${proxy} closed the connection during CONNECT.`, {
-        details: { requestSent: false },
-      })
-    }
-    await waitReadable(socket)
+    await awaitHandshakeBytes(socket, `Proxy ${proxy} closed the connection during CONNECT.`)
   }
 }
 

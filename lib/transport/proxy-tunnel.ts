@@ -33,9 +33,15 @@ export function checkProxyAddress(connector: string, options: { host?: unknown; 
   }
 }
 
-/** Resolves once the socket has data to read, has ended or has closed (whichever comes first). */
-export function waitReadable(socket: Socket): Promise<void> {
-  return new Promise<void>((resolve) => {
+/**
+ * Waits until the proxy sent more handshake bytes. A proxy that closed the connection instead fails
+ * the handshake with PROXY_FAILED and `closedMessage` (nothing reached the target).
+ */
+export async function awaitHandshakeBytes(socket: Socket, closedMessage: string): Promise<void> {
+  if (socket.destroyed || socket.readableEnded) {
+    throw new TransportError('PROXY_FAILED', closedMessage, { details: { requestSent: false } })
+  }
+  await new Promise<void>((resolve) => {
     const done = (): void => {
       socket.off('readable', done)
       socket.off('close', done)

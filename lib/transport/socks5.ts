@@ -8,7 +8,12 @@ import type { Duplex } from 'node:stream'
 import { debuglog } from 'node:util'
 import { DestinationError, TransportError } from '../errors'
 import type { ConnectContext, Connector, ConnectTarget } from './connector'
-import { checkProxyAddress, openProxyTunnel, type ProxyConnectorOptions, waitReadable } from './proxy-tunnel'
+import {
+  awaitHandshakeBytes,
+  checkProxyAddress,
+  openProxyTunnel,
+  type ProxyConnectorOptions,
+} from './proxy-tunnel'
 
 const debug = debuglog('cap-connectivity:socks5')
 
@@ -94,16 +99,7 @@ async function readExact(socket: Socket, n: number, what: string): Promise<Buffe
   for (;;) {
     const chunk = socket.read(n) as Buffer | null
     if (chunk !== null) return chunk
-    if (socket.destroyed || socket.readableEnded) {
-      throw new TransportError(
-        'PROXY_FAILED',
-        `The SOCKS5 proxy ${what} closed the connection during the handshake.`,
-        {
-          details: { requestSent: false },
-        },
-      )
-    }
-    await waitReadable(socket)
+    await awaitHandshakeBytes(socket, `The SOCKS5 proxy ${what} closed the connection during the handshake.`)
   }
 }
 
