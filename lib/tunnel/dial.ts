@@ -56,6 +56,7 @@ export async function dialSession(opts: DialOptions): Promise<TunnelSession> {
   const url = checkServerUrl(opts.url)
   const token = await resolveToken(opts.token)
   const where = `${url.host}${url.pathname}`
+  const zeroMask = opts.zeroMask ?? url.protocol === 'wss:'
   const ws = new WebSocket(url, SUBPROTOCOL, {
     headers: {
       ...opts.headers,
@@ -67,14 +68,17 @@ export async function dialSession(opts: DialOptions): Promise<TunnelSession> {
     maxPayload: LIMITS.maxData + 64,
     handshakeTimeout: opts.handshakeTimeoutMs ?? 10_000,
     followRedirects: false,
-    ...((opts.zeroMask ?? url.protocol === 'wss:')
-      ? { generateMask: (mask: Buffer) => void mask.fill(0) }
-      : {}),
+    ...(zeroMask ? { generateMask: (mask: Buffer) => void mask.fill(0) } : {}),
     ...(opts.tls?.ca ? { ca: opts.tls.ca } : {}),
     ...(opts.tls?.rejectUnauthorized === false ? { rejectUnauthorized: false } : {}),
   })
   // Wrap before 'open' so no early frame from the server is missed.
-  const session = new TunnelSession(ws, { ...opts.session, initiator: true, label: `${opts.role}→${where}` })
+  const session = new TunnelSession(ws, {
+    ...opts.session,
+    initiator: true,
+    zeroMask,
+    label: `${opts.role}→${where}`,
+  })
   return new Promise<TunnelSession>((resolve, reject) => {
     const cleanup = (): void => {
       ws.off('open', onOpen)

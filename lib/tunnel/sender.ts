@@ -7,11 +7,11 @@ import type WebSocket from 'ws'
 import { giveFrameBuffer } from './frame-pool'
 import { Fifo } from './queue'
 import type { TunnelStream } from './stream'
-
-const SEND_OPTS = { binary: true, compress: false } as const
+import { type MaskMode, WireWriter } from './ws-writer'
 
 export class FrameSender {
   readonly #ws: WebSocket
+  readonly #wire: WireWriter
   readonly #maxFrameData: number
   readonly #soloFrameData: number
   readonly #highWater: number
@@ -41,9 +41,16 @@ export class FrameSender {
 
   constructor(
     ws: WebSocket,
-    opts: { maxFrameData: number; soloFrameData: number; highWater: number; initialCredit: number },
+    opts: {
+      maxFrameData: number
+      soloFrameData: number
+      highWater: number
+      initialCredit: number
+      mask: MaskMode
+    },
   ) {
     this.#ws = ws
+    this.#wire = new WireWriter(ws, opts.mask)
     this.#maxFrameData = opts.maxFrameData
     this.#soloFrameData = Math.max(opts.maxFrameData, opts.soloFrameData)
     this.#highWater = opts.highWater
@@ -102,8 +109,8 @@ export class FrameSender {
     if (ws.readyState !== ws.OPEN) return
     this.#flushing = true
     // Cork the socket so every frame of this pass leaves in one writev instead of one syscall each.
-    const socket = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket
-    socket?.cork()
+    const wire = this.#wire
+    wire.cork()
     try {
       for (;;) {
         if (ws.bufferedAmount >= this.#highWater) {
@@ -134,13 +141,13 @@ export class FrameSender {
           else this.#inRing.delete(stream)
         }
         this.#inFlight.push(pooled)
-        ws.send(frame, SEND_OPTS, this.#onSent)
+        wire.write(frame, this.#onSent)
         // After the frame is queued in the socket: the next write (or FIN) cannot overtake it.
         done?.()
       }
     } finally {
       this.#flushing = false
-      socket?.uncork()
+      wire.uncork()
     }
   }
 }

@@ -19,7 +19,9 @@ import { TunnelMetrics } from './metrics'
 import { type AgentInfo, parseAnnouncement, type SessionEntry, SessionRegistry } from './registry'
 import { route } from './router'
 import { type IncomingOpen, type SessionOptions, TunnelSession } from './session'
+import { relayStreams } from './relay'
 import { splice } from './splice'
+import { TunnelStream } from './stream'
 
 const debug = debuglog('cap-connectivity:tunnel-server')
 
@@ -283,7 +285,10 @@ export class TunnelServer extends EventEmitter {
     }).then(
       ({ stream }) => {
         if (from.session.closed) return stream.destroy()
-        splice(inc.accept(), stream)
+        const accepted = inc.accept()
+        // Agent-served streams are tunnel streams on both sides: relay frames without re-framing.
+        if (stream instanceof TunnelStream) relayStreams(accepted, stream)
+        else splice(accepted, stream)
       },
       (err: unknown) => {
         const reason = isConnectivityError(err) && (err.details.reason as string | undefined)

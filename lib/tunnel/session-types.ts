@@ -23,6 +23,11 @@ export interface SessionOptions {
   readonly pingTimeoutMs?: number
   /** Bytes queued in the WebSocket before the send ring pauses (default 256 KiB). */
   readonly sendHighWater?: number
+  /**
+   * WebSocket client side only: mask frames with an all-zero key (default false). Masking protects
+   * plain-text intermediaries; inside TLS it only costs CPU (see docs/tunnel-protocol.md).
+   */
+  readonly zeroMask?: boolean
   /** Short label for debug logs (never a secret). */
   readonly label?: string
 }

@@ -87,6 +87,8 @@ export class TunnelSession extends EventEmitter implements StreamHost {
       soloFrameData: o.soloFrameData,
       highWater: o.sendHighWater,
       initialCredit: INITIAL_SESSION_WINDOW,
+      // RFC 6455: the client side masks. The server side never does.
+      mask: options.initiator ? (options.zeroMask ? 'zero' : 'random') : 'none',
     })
     this.#credit = new ReceiveCredit(this.sessionWindow)
     ws.binaryType = 'nodebuffer'

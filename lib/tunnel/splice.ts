@@ -30,13 +30,18 @@ function forward(from: Duplex, to: Duplex): void {
   })
 }
 
-export function splice(a: Duplex, b: Duplex, onDone?: (err?: Error) => void): void {
+/**
+ * The part of a join both splice and relay share: an error or abrupt close on one side destroys
+ * the other, and `onDone` runs once both are closed. Returns false when one side was already dead
+ * (both are then destroyed and `onDone` has run).
+ */
+export function joinLifecycle(a: Duplex, b: Duplex, onDone?: (err?: Error) => void): boolean {
   if (a.destroyed || b.destroyed) {
     // One side died before the join (e.g. the peer cancelled while the target was connecting).
     a.destroy()
     b.destroy()
     onDone?.()
-    return
+    return false
   }
   let finished = false
   let firstError: Error | undefined
@@ -56,6 +61,11 @@ export function splice(a: Duplex, b: Duplex, onDone?: (err?: Error) => void): vo
   b.on('error', kill(a))
   a.on('close', onClose(a, b))
   b.on('close', onClose(b, a))
+  return true
+}
+
+export function splice(a: Duplex, b: Duplex, onDone?: (err?: Error) => void): void {
+  if (!joinLifecycle(a, b, onDone)) return
   forward(a, b)
   forward(b, a)
 }

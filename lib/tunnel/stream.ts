@@ -25,6 +25,11 @@ export function withoutStack<E extends Error>(make: () => E): E {
   }
 }
 
+type Done = (err?: Error | null) => void
+
+/** Relayed payloads whose own frame header sits right before them in memory (see relayIn). */
+const framedInPlace = new WeakSet<Buffer>()
+
 /** What a stream needs from its session (kept narrow so the two files stay independent). */
 export interface StreamHost {
   /** A stream got data to send, or got credit: put it on the send ring. */
@@ -62,7 +67,13 @@ export class TunnelStream extends Duplex {
   #pendingOffset = 0
   #pendingBytes = 0
   #pendingCb: ((err?: Error | null) => void) | null = null
+  /** _final waiting for relayed bytes to leave before FIN. */
+  #finalCb: ((err?: Error | null) => void) | null = null
   #finSent = false
+  // relay mode (see relay.ts): DATA goes to another stream's send queue instead of the readable side
+  #sink: ((data: Buffer) => void) | null = null
+  /** Runs with the byte count each time a frame carrying relayed bytes is handed to the socket. */
+  #relaySent: ((bytes: number) => void) | null = null
   // receive side
   #window: number
   #received = 0
@@ -105,7 +116,39 @@ export class TunnelStream extends Duplex {
 
   /** Bytes received but not yet taken by the consumer (what this stream holds in memory). */
   get bufferedIn(): number {
+    if (this.#sink) return this.#received - this.#reported
     return this.#received - (this.#pushed - this.readableLength)
+  }
+
+  /**
+   * Relay mode, receive side: DATA from the peer goes to `sink` instead of the readable side; the
+   * peer's credit comes back through {@link relayConsumed} once the bytes have moved on.
+   */
+  relayTo(sink: (data: Buffer) => void): void {
+    this.#sink = sink
+  }
+
+  /** Relay mode: `bytes` that went to the sink have left this process; return their credit. */
+  relayConsumed(bytes: number): void {
+    // After destroy, _destroy has already returned the credit of every byte not yet reported.
+    if (this.destroyed) return
+    this.#reported += bytes
+    this.#host.consumed(this, bytes)
+  }
+
+  /**
+   * Relay mode, send side: queue `data` (a DATA payload received on another stream) to be sent on
+   * this one. `inPlace` says the payload's own 6-byte frame header precedes it in memory, so the
+   * frame can be sent from the received buffer with only the stream id rewritten (no copy).
+   * `sent` runs with the bytes of each frame as it is handed to the socket.
+   */
+  relayIn(data: Buffer, inPlace: boolean, sent: (bytes: number) => void): void {
+    if (this.destroyed || this.#finSent || data.length === 0) return
+    this.#relaySent = sent
+    if (inPlace) framedInPlace.add(data)
+    this.#pending.push(data)
+    this.#pendingBytes += data.length
+    this.#host.schedule(this)
   }
 
   /**
@@ -123,6 +166,9 @@ export class TunnelStream extends Duplex {
       }
     | undefined {
     if (this.#pendingBytes === 0 || this.sendCredit <= 0) return undefined
+    const head = this.#pending[this.#pendingIndex] as Buffer
+    if (this.#pendingOffset === 0 && head.length <= Math.min(max, this.sendCredit) && framedInPlace.has(head))
+      return this.#takeInPlace(head)
     const size = Math.min(this.#pendingBytes, max, this.sendCredit)
     // Large frames use a recycled buffer (returned by the sender once the socket wrote it).
     const pooled = size >= POOL_MIN ? takeFrameBuffer(size) : undefined
@@ -149,17 +195,41 @@ export class TunnelStream extends Duplex {
     this.#pendingBytes -= size
     this.sendCredit -= size
     this.bytesOut += size
+    return { frame, size, done: this.#afterTake(size), pooled }
+  }
+
+  /** A relayed payload sent from the buffer it arrived in: only the stream id in its header changes. */
+  #takeInPlace(head: Buffer): { frame: Buffer; size: number; done: Done | null; pooled: undefined } {
+    const size = head.length
+    const frame = Buffer.from(head.buffer, head.byteOffset - HEADER_SIZE, size + HEADER_SIZE)
+    writeDataHeader(frame, this.id)
+    this.#pendingIndex++
+    this.#pendingBytes -= size
+    this.sendCredit -= size
+    this.bytesOut += size
+    return { frame, size, done: this.#afterTake(size), pooled: undefined }
+  }
+
+  /** Bookkeeping after a frame was cut; returns what must run once the socket has it. */
+  #afterTake(size: number): Done | null {
     if (this.#idleMs) this.#lastActive = Date.now()
-    let done: ((err?: Error | null) => void) | null = null
-    if (this.#pendingBytes === 0) {
-      // The write callback runs after the session has handed the frame to the socket, so the
-      // next write (or FIN from _final) can never overtake this DATA.
-      done = this.#pendingCb
-      this.#pending = []
-      this.#pendingIndex = 0
-      this.#pendingCb = null
-    }
-    return { frame, size, done, pooled }
+    this.#relaySent?.(size)
+    if (this.#pendingBytes !== 0) return null
+    // The write callback runs after the session has handed the frame to the socket, so the
+    // next write (or FIN from _final) can never overtake this DATA.
+    const done = this.#pendingCb ?? this.#finalAfterDrain()
+    this.#pending = []
+    this.#pendingIndex = 0
+    this.#pendingCb = null
+    return done
+  }
+
+  /** A FIN that waited for relayed bytes: sent right after the last of them. */
+  #finalAfterDrain(): Done | null {
+    const cb = this.#finalCb
+    if (!cb) return null
+    this.#finalCb = null
+    return () => this.#sendFin(cb)
   }
 
   /** Credit consumed but not yet announced to the peer (the session batches WINDOW_UPDATEs). */
@@ -182,6 +252,10 @@ export class TunnelStream extends Duplex {
       // Nobody will read it: give the session credit straight back so the session window does not leak.
       this.#reported += data.length
       this.#host.consumed(this, data.length)
+      return true
+    }
+    if (this.#sink) {
+      this.#sink(data)
       return true
     }
     this.#pushed += data.length
@@ -269,7 +343,13 @@ export class TunnelStream extends Duplex {
     this.#host.schedule(this)
   }
 
-  override _final(cb: (err?: Error | null) => void): void {
+  override _final(cb: Done): void {
+    // Relayed bytes are queued outside the Writable; FIN must not overtake them.
+    if (this.#pendingBytes > 0) this.#finalCb = cb
+    else this.#sendFin(cb)
+  }
+
+  #sendFin(cb: Done): void {
     this.#finSent = true
     this.#host.sendFin(this)
     cb()
@@ -296,6 +376,7 @@ export class TunnelStream extends Duplex {
     this.#pending = []
     this.#pendingBytes = 0
     this.#pendingCb = null
+    this.#finalCb = null
     if (this.#idleTimer) clearTimeout(this.#idleTimer)
     if (!this.#resetByPeer && !(this.#finSent && this.#finReceived)) {
       this.#host.sendRst(this, err ? Reason.INTERNAL_ERROR : Reason.CANCEL, err ? 'stream destroyed' : '')
