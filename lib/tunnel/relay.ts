@@ -15,7 +15,7 @@ function link(from: TunnelStream, to: TunnelStream): void {
   for (let chunk = from.read() as Buffer | null; chunk !== null; chunk = from.read() as Buffer | null) {
     to.relayIn(chunk, false, () => undefined)
   }
-  from.relayTo((data) => to.relayIn(data, true, sent))
+  from.relayTo((data, whole) => to.relayIn(data, whole, sent))
   from.once('end', () => {
     if (!to.destroyed && !to.writableEnded) to.end()
   })

@@ -49,7 +49,8 @@ export class FrameDispatcher {
   dispatch(f: Frame): void {
     switch (f.type) {
       case FrameType.DATA:
-        this.#data(f.streamId, f.data)
+        // A decoded frame is one message buffer: its header sits right before the payload.
+        this.data(f.streamId, f.data, true)
         return
       case FrameType.WINDOW_UPDATE:
         this.#windowUpdate(f.streamId, f.increment)
@@ -97,7 +98,8 @@ export class FrameDispatcher {
     return stream
   }
 
-  #data(id: number, data: Buffer): void {
+  /** DATA (or part of one, see ws-reader.ts); `whole` as in {@link TunnelStream.onData}. */
+  data(id: number, data: Buffer, whole: boolean): void {
     const len = data.length
     this.#hooks.dataIn(len)
     if (!this.#credit.receive(len)) {
@@ -111,7 +113,7 @@ export class FrameDispatcher {
       return
     }
     const stream = this.#target(id, 'DATA', true)
-    if (stream && !stream.onData(data)) {
+    if (stream && !stream.onData(data, whole)) {
       if (stream.finReceived) this.#hooks.protocolError(Reason.STREAM_CLOSED, 'DATA after FIN')
       else this.#hooks.protocolError(Reason.FLOW_CONTROL_ERROR, 'stream window exceeded')
     }

@@ -38,6 +38,7 @@ import {
   resolveSessionOptions,
 } from './session-types'
 import { type StreamHost, TunnelStream } from './stream'
+import { WireReader } from './ws-reader'
 
 export {
   INITIAL_SESSION_WINDOW,
@@ -92,11 +93,16 @@ export class TunnelSession extends EventEmitter implements StreamHost {
     })
     this.#credit = new ReceiveCredit(this.sessionWindow)
     ws.binaryType = 'nodebuffer'
-    ws.on('message', (data: Buffer, isBinary: boolean) => this.#onMessage(data, isBinary))
     ws.on('close', (code: number, reason: Buffer) => this.#onClose(code, reason.toString('utf8')))
     ws.on('error', (err: Error) => debug('%s: websocket error %s', this.label, err.message))
-    // A session may wrap a still-connecting client socket (so no early frame is missed): send once open.
-    if (ws.readyState === ws.CONNECTING) ws.once('open', () => this.#out.flush())
+    // A session may wrap a still-connecting client socket (so no early frame is missed): read and
+    // send once open. ws emits 'open' before the socket delivers its first byte.
+    if (ws.readyState === ws.CONNECTING)
+      ws.once('open', () => {
+        this.#read(!options.initiator)
+        this.#out.flush()
+      })
+    else this.#read(!options.initiator)
     const grant = this.#credit.initialGrant()
     if (grant > 0) this.#out.send(encodeWindowUpdate(0, grant))
     this.#liveness = new Liveness(o.pingIntervalMs, o.pingTimeoutMs, {
@@ -152,6 +158,13 @@ export class TunnelSession extends EventEmitter implements StreamHost {
   get bufferedIn(): number {
     let n = 0
     for (const s of this.#streams.values()) n += s.bufferedIn
+    return n
+  }
+
+  /** Bytes queued to be sent, over all streams (held back by the peer's credit or the socket). */
+  get bufferedOut(): number {
+    let n = 0
+    for (const s of this.#streams.values()) n += s.bufferedOut
     return n
   }
 
@@ -244,6 +257,29 @@ export class TunnelSession extends EventEmitter implements StreamHost {
 
   // ---- receiving ----
 
+  /** Reads frames off the socket ourselves (see ws-reader.ts), or through ws's messages if it cannot. */
+  #read(server: boolean): void {
+    const reader = WireReader.attach(this.ws, server, {
+      frame: (buf) => this.#onMessage(buf, true),
+      data: (id, part, whole) => {
+        this.#liveness.touch()
+        if (!this.#closed) this.#guard(() => this.#receive.data(id, part, whole))
+      },
+      error: (message) => this.#protocolError(Reason.PROTOCOL_ERROR, message),
+    })
+    if (!reader) this.ws.on('message', (data: Buffer, isBinary: boolean) => this.#onMessage(data, isBinary))
+  }
+
+  /** A bug in a handler must not take the process down; the session is unusable, though. */
+  #guard(fn: () => void): void {
+    try {
+      fn()
+    } catch (err) {
+      debug('%s: frame handler failed: %s', this.label, (err as Error).message)
+      this.#protocolError(Reason.INTERNAL_ERROR, 'internal error')
+    }
+  }
+
   #onMessage(data: Buffer, isBinary: boolean): void {
     this.#liveness.touch()
     if (this.#closed) return
@@ -256,13 +292,7 @@ export class TunnelSession extends EventEmitter implements StreamHost {
       this.#protocolError(Reason.PROTOCOL_ERROR, frame.reason)
       return
     }
-    try {
-      this.#receive.dispatch(frame)
-    } catch (err) {
-      // A bug in a handler must not take the process down; the session is unusable, though.
-      debug('%s: frame handler failed: %s', this.label, (err as Error).message)
-      this.#protocolError(Reason.INTERNAL_ERROR, 'internal error')
-    }
+    this.#guard(() => this.#receive.dispatch(frame))
   }
 
   #onOpen(f: OpenFrame): void {

@@ -71,7 +71,7 @@ export class TunnelStream extends Duplex {
   #finalCb: ((err?: Error | null) => void) | null = null
   #finSent = false
   // relay mode (see relay.ts): DATA goes to another stream's send queue instead of the readable side
-  #sink: ((data: Buffer) => void) | null = null
+  #sink: ((data: Buffer, whole: boolean) => void) | null = null
   /** Runs with the byte count each time a frame carrying relayed bytes is handed to the socket. */
   #relaySent: ((bytes: number) => void) | null = null
   // receive side
@@ -120,11 +120,16 @@ export class TunnelStream extends Duplex {
     return this.#received - (this.#pushed - this.readableLength)
   }
 
+  /** Bytes queued to be sent to the peer (waiting for credit or for their turn on the send ring). */
+  get bufferedOut(): number {
+    return this.#pendingBytes
+  }
+
   /**
    * Relay mode, receive side: DATA from the peer goes to `sink` instead of the readable side; the
    * peer's credit comes back through {@link relayConsumed} once the bytes have moved on.
    */
-  relayTo(sink: (data: Buffer) => void): void {
+  relayTo(sink: (data: Buffer, whole: boolean) => void): void {
     this.#sink = sink
   }
 
@@ -241,8 +246,11 @@ export class TunnelStream extends Duplex {
     this.creditOwed -= n
   }
 
-  /** Session side: DATA arrived. Returns false when the peer overran the window (flow-control error). */
-  onData(data: Buffer): boolean {
+  /**
+   * Session side: DATA arrived (`whole`: the entire payload, with its own frame header right before
+   * it in memory). Returns false when the peer overran the window (flow-control error).
+   */
+  onData(data: Buffer, whole = false): boolean {
     if (this.#finReceived) return false
     this.#received += data.length
     this.bytesIn += data.length
@@ -255,7 +263,7 @@ export class TunnelStream extends Duplex {
       return true
     }
     if (this.#sink) {
-      this.#sink(data)
+      this.#sink(data, whole)
       return true
     }
     this.#pushed += data.length
