@@ -175,6 +175,9 @@ async function startForward(url, variant) {
 
 const role = process.argv[2]
 if (role) {
+  // Every child — tunnel processes and the relays, target and ws server alike — runs with the V8
+  // setting the CLI applies to its tunnel processes (lib/cli/gc.ts), so both sides are tuned the same.
+  require(path.join(DIST, 'cli', 'gc')).tuneTunnelGc()
   process.on('message', (m) => {
     if (m === 'rss') process.send({ rss: process.memoryUsage().rss })
     if (m === 'cpu') {
