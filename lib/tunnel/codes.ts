@@ -76,3 +76,19 @@ export function reasonOf(err: unknown): ReasonCode {
       return Reason.CONNECT_FAILED
   }
 }
+
+/**
+ * Builds an error for something the peer did (RST, lost session) without capturing a stack trace.
+ * Such a stack only shows our frame dispatcher and says nothing, yet capturing and formatting it
+ * (Node streams read `err.stack` on destroy) was ~10% of the CPU of opening and closing streams.
+ * @example const err = withoutStack(() => new TunnelError('STREAM_RESET', 'reset by the peer'))
+ */
+export function withoutStack<E extends Error>(make: () => E): E {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  try {
+    return make()
+  } finally {
+    Error.stackTraceLimit = limit
+  }
+}

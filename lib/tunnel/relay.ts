@@ -13,7 +13,7 @@ function link(from: TunnelStream, to: TunnelStream): void {
   const sent = (bytes: number): void => from.relayConsumed(bytes)
   // Bytes that arrived before the join (e.g. a server greeting right behind OPEN_OK) go first.
   for (let chunk = from.read() as Buffer | null; chunk !== null; chunk = from.read() as Buffer | null) {
-    to.relayIn(chunk, false, () => undefined)
+    to.relayIn(chunk, false, null)
   }
   from.relayTo((data, whole) => to.relayIn(data, whole, sent))
   from.once('end', () => {

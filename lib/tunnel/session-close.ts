@@ -3,7 +3,8 @@ import { TunnelError } from '../errors'
 import { Reason, reasonName } from './codes'
 import type { Opening } from './session-opens'
 import type { SessionCloseInfo } from './session-types'
-import { type TunnelStream, withoutStack } from './stream'
+import { withoutStack } from './codes'
+import type { TunnelStream } from './stream'
 
 const isProtocolReason = (code: number): boolean =>
   code === Reason.PROTOCOL_ERROR || code === Reason.FLOW_CONTROL_ERROR || code === Reason.STREAM_CLOSED

@@ -3,32 +3,11 @@
  * the WebSocket (so a fast writer is held back by the peer's credit and the socket), reads return
  * credit to the peer only as the consumer actually takes bytes out of the readable buffer.
  */
-import { Duplex } from 'node:stream'
 import { TunnelError } from '../errors'
-import { Reason, reasonName } from './codes'
-import { POOL_MIN, takeFrameBuffer } from './frame-pool'
-import { allocData, HEADER_SIZE, type StreamKind, writeDataHeader } from './frames'
-
-/**
- * Builds an error for something the peer did (RST, lost session) without capturing a stack trace.
- * Such a stack only shows our frame dispatcher and says nothing, yet capturing and formatting it
- * (Node streams read `err.stack` on destroy) was ~10% of the CPU of opening and closing streams.
- * @example const err = withoutStack(() => new TunnelError('STREAM_RESET', 'reset by the peer'))
- */
-export function withoutStack<E extends Error>(make: () => E): E {
-  const limit = Error.stackTraceLimit
-  Error.stackTraceLimit = 0
-  try {
-    return make()
-  } finally {
-    Error.stackTraceLimit = limit
-  }
-}
-
-type Done = (err?: Error | null) => void
-
-/** Relayed payloads whose own frame header sits right before them in memory (see relayIn). */
-const framedInPlace = new WeakSet<Buffer>()
+import { Reason, reasonName, withoutStack } from './codes'
+import type { StreamKind } from './frames'
+import { SocketLikeDuplex } from './stream-socket'
+import { type DataFrame, type Done, SendQueue } from './stream-send'
 
 /** What a stream needs from its session (kept narrow so the two files stay independent). */
 export interface StreamHost {
@@ -54,26 +33,17 @@ export interface TunnelStreamInfo {
  * peer's FIN, `destroy()` sends RST. Errors from a peer RST have code `STREAM_RESET` with
  * `details.reason`; a dying session gives `TUNNEL_CLOSED`.
  */
-export class TunnelStream extends Duplex {
+export class TunnelStream extends SocketLikeDuplex {
   readonly id: number
   readonly info: TunnelStreamInfo
   #host: StreamHost
   // send side
   /** Bytes the peer still accepts on this stream. */
   sendCredit = 0
-  // Chunks handed over by one _write/_writev, sent as DATA frames that may span several chunks.
-  #pending: Buffer[] = []
-  #pendingIndex = 0
-  #pendingOffset = 0
-  #pendingBytes = 0
-  #pendingCb: ((err?: Error | null) => void) | null = null
-  /** _final waiting for relayed bytes to leave before FIN. */
-  #finalCb: ((err?: Error | null) => void) | null = null
+  readonly #send = new SendQueue()
   #finSent = false
   // relay mode (see relay.ts): DATA goes to another stream's send queue instead of the readable side
   #sink: ((data: Buffer, whole: boolean) => void) | null = null
-  /** Runs with the byte count each time a frame carrying relayed bytes is handed to the socket. */
-  #relaySent: ((bytes: number) => void) | null = null
   // receive side
   #window: number
   #received = 0
@@ -103,7 +73,7 @@ export class TunnelStream extends Duplex {
 
   /** True while a chunk waits for credit or for its turn on the send ring. */
   get hasPending(): boolean {
-    return this.#pendingBytes > 0
+    return this.#send.bytes > 0
   }
 
   get finSent(): boolean {
@@ -122,7 +92,7 @@ export class TunnelStream extends Duplex {
 
   /** Bytes queued to be sent to the peer (waiting for credit or for their turn on the send ring). */
   get bufferedOut(): number {
-    return this.#pendingBytes
+    return this.#send.bytes
   }
 
   /**
@@ -143,98 +113,26 @@ export class TunnelStream extends Duplex {
 
   /**
    * Relay mode, send side: queue `data` (a DATA payload received on another stream) to be sent on
-   * this one. `inPlace` says the payload's own 6-byte frame header precedes it in memory, so the
-   * frame can be sent from the received buffer with only the stream id rewritten (no copy).
-   * `sent` runs with the bytes of each frame as it is handed to the socket.
+   * this one; see {@link SendQueue.relay} for `inPlace` and `sent`.
    */
-  relayIn(data: Buffer, inPlace: boolean, sent: (bytes: number) => void): void {
+  relayIn(data: Buffer, inPlace: boolean, sent: ((bytes: number) => void) | null): void {
     if (this.destroyed || this.#finSent || data.length === 0) return
-    this.#relaySent = sent
-    if (inPlace) framedInPlace.add(data)
-    this.#pending.push(data)
-    this.#pendingBytes += data.length
+    this.#send.relay(data, inPlace, sent)
     this.#host.schedule(this)
   }
 
   /**
-   * Session side: cut the next DATA frame of up to `max` payload bytes (bounded by credit) from the
-   * queued chunks, gathering several chunks into one frame. Returns the frame and the write
-   * callback to run once it is handed to the socket, or undefined when nothing may be sent now.
+   * Session side: cut the next DATA frame of up to `max` payload bytes (bounded by credit), or
+   * undefined when nothing may be sent now. Its `done` runs once it is handed to the socket.
    */
-  takeFrame(max: number):
-    | {
-        frame: Buffer
-        size: number
-        done: ((err?: Error | null) => void) | null
-        /** The recycled buffer behind `frame`, to return to the pool once the socket wrote it. */
-        pooled: Buffer | undefined
-      }
-    | undefined {
-    if (this.#pendingBytes === 0 || this.sendCredit <= 0) return undefined
-    const head = this.#pending[this.#pendingIndex] as Buffer
-    if (this.#pendingOffset === 0 && head.length <= Math.min(max, this.sendCredit) && framedInPlace.has(head))
-      return this.#takeInPlace(head)
-    const size = Math.min(this.#pendingBytes, max, this.sendCredit)
-    // Large frames use a recycled buffer (returned by the sender once the socket wrote it).
-    const pooled = size >= POOL_MIN ? takeFrameBuffer(size) : undefined
-    let frame: Buffer
-    if (pooled) {
-      frame = pooled.subarray(0, HEADER_SIZE + size)
-      writeDataHeader(frame, this.id)
-    } else frame = allocData(this.id, size)
-    let at = HEADER_SIZE
-    let left = size
-    const chunks = this.#pending
-    while (left > 0) {
-      const chunk = chunks[this.#pendingIndex] as Buffer
-      const n = Math.min(left, chunk.length - this.#pendingOffset)
-      chunk.copy(frame, at, this.#pendingOffset, this.#pendingOffset + n)
-      at += n
-      left -= n
-      this.#pendingOffset += n
-      if (this.#pendingOffset === chunk.length) {
-        this.#pendingIndex++
-        this.#pendingOffset = 0
-      }
-    }
-    this.#pendingBytes -= size
-    this.sendCredit -= size
-    this.bytesOut += size
-    return { frame, size, done: this.#afterTake(size), pooled }
-  }
-
-  /** A relayed payload sent from the buffer it arrived in: only the stream id in its header changes. */
-  #takeInPlace(head: Buffer): { frame: Buffer; size: number; done: Done | null; pooled: undefined } {
-    const size = head.length
-    const frame = Buffer.from(head.buffer, head.byteOffset - HEADER_SIZE, size + HEADER_SIZE)
-    writeDataHeader(frame, this.id)
-    this.#pendingIndex++
-    this.#pendingBytes -= size
-    this.sendCredit -= size
-    this.bytesOut += size
-    return { frame, size, done: this.#afterTake(size), pooled: undefined }
-  }
-
-  /** Bookkeeping after a frame was cut; returns what must run once the socket has it. */
-  #afterTake(size: number): Done | null {
-    if (this.#idleMs) this.#lastActive = Date.now()
-    this.#relaySent?.(size)
-    if (this.#pendingBytes !== 0) return null
-    // The write callback runs after the session has handed the frame to the socket, so the
-    // next write (or FIN from _final) can never overtake this DATA.
-    const done = this.#pendingCb ?? this.#finalAfterDrain()
-    this.#pending = []
-    this.#pendingIndex = 0
-    this.#pendingCb = null
-    return done
-  }
-
-  /** A FIN that waited for relayed bytes: sent right after the last of them. */
-  #finalAfterDrain(): Done | null {
-    const cb = this.#finalCb
-    if (!cb) return null
-    this.#finalCb = null
-    return () => this.#sendFin(cb)
+  takeFrame(max: number): DataFrame | undefined {
+    if (this.sendCredit <= 0) return undefined
+    const part = this.#send.take(this.id, Math.min(max, this.sendCredit))
+    if (!part) return undefined
+    this.sendCredit -= part.size
+    this.bytesOut += part.size
+    this.touch()
+    return part
   }
 
   /** Credit consumed but not yet announced to the peer (the session batches WINDOW_UPDATEs). */
@@ -254,7 +152,7 @@ export class TunnelStream extends Duplex {
     if (this.#finReceived) return false
     this.#received += data.length
     this.bytesIn += data.length
-    if (this.#idleMs) this.#lastActive = Date.now()
+    this.touch()
     if (this.#received > this.#granted) return false
     if (this.destroyed) {
       // Nobody will read it: give the session credit straight back so the session window does not leak.
@@ -342,19 +240,14 @@ export class TunnelStream extends Duplex {
     this.#queue(list, bytes, cb)
   }
 
-  #queue(chunks: Buffer[], bytes: number, cb: (err?: Error | null) => void): void {
-    this.#pending = chunks
-    this.#pendingIndex = 0
-    this.#pendingOffset = 0
-    this.#pendingBytes = bytes
-    this.#pendingCb = cb
+  #queue(chunks: Buffer[], bytes: number, cb: Done): void {
+    this.#send.batch(chunks, bytes, cb)
     this.#host.schedule(this)
   }
 
   override _final(cb: Done): void {
     // Relayed bytes are queued outside the Writable; FIN must not overtake them.
-    if (this.#pendingBytes > 0) this.#finalCb = cb
-    else this.#sendFin(cb)
+    if (!this.#send.whenDrained(() => this.#sendFin(cb))) this.#sendFin(cb)
   }
 
   #sendFin(cb: Done): void {
@@ -380,12 +273,8 @@ export class TunnelStream extends Duplex {
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    const pendingCb = this.#pendingCb
-    this.#pending = []
-    this.#pendingBytes = 0
-    this.#pendingCb = null
-    this.#finalCb = null
-    if (this.#idleTimer) clearTimeout(this.#idleTimer)
+    const pendingCb = this.#send.clear()
+    this.stopIdle()
     if (!this.#resetByPeer && !(this.#finSent && this.#finReceived)) {
       this.#host.sendRst(this, err ? Reason.INTERNAL_ERROR : Reason.CANCEL, err ? 'stream destroyed' : '')
     }
@@ -407,56 +296,11 @@ export class TunnelStream extends Duplex {
     this.#host.consumed(this, delta)
   }
 
-  // ---- net.Socket look-alikes, so HTTP clients and servers can run over a stream ----
-  #idleMs = 0
-  #idleTimer: NodeJS.Timeout | undefined
-  #lastActive = Date.now()
-
-  /** Emits 'timeout' after `ms` without traffic in either direction (0 disables), like net.Socket. */
-  setTimeout(ms: number, cb?: () => void): this {
-    // As net.Socket: setTimeout(0, cb) removes cb (http.Agent relies on it for reused sockets).
-    if (cb) {
-      if (ms === 0) this.removeListener('timeout', cb)
-      else this.once('timeout', cb)
-    }
-    this.#idleMs = ms
-    if (this.#idleTimer) clearTimeout(this.#idleTimer)
-    this.#idleTimer = undefined
-    if (ms > 0) this.#armIdle(ms)
-    return this
-  }
-
-  #armIdle(ms: number): void {
-    this.#idleTimer = setTimeout(() => {
-      if (this.destroyed || this.#idleMs === 0) return
-      const idle = Date.now() - this.#lastActive
-      if (idle >= this.#idleMs) this.emit('timeout')
-      else this.#armIdle(this.#idleMs - idle)
-    }, ms)
-    this.#idleTimer.unref()
-  }
-
-  setNoDelay(_noDelay?: boolean): this {
-    return this
-  }
-
-  setKeepAlive(_enable?: boolean, _delay?: number): this {
-    return this
-  }
-
-  ref(): this {
-    return this
-  }
-
-  unref(): this {
-    return this
-  }
-
-  get remoteAddress(): string {
+  override get remoteAddress(): string {
     return this.info.host
   }
 
-  get remotePort(): number {
+  override get remotePort(): number {
     return this.info.port
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { TunnelError } from '../../lib/errors'
-import { withoutStack } from '../../lib/tunnel/stream'
+import { withoutStack } from '../../lib/tunnel/codes'
 
 describe('withoutStack (peer-caused stream errors)', () => {
   it('builds the error without stack frames and keeps code, message and details', () => {
