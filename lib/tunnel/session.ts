@@ -11,7 +11,6 @@ import { debuglog } from 'node:util'
 import type WebSocket from 'ws'
 import { Reason, reasonName } from './codes'
 import {
-  decodeFrame,
   encodeAnnounce,
   encodeCode,
   encodeFin,
@@ -22,6 +21,7 @@ import {
   FrameType,
   type OpenFrame,
 } from './frames'
+import { decodeFrame } from './frame-decode'
 import { FrameSender } from './sender'
 import { closeCode, closeInfo, failStreams } from './session-close'
 import { ReceiveCredit } from './session-credit'

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import {
-  decodeFrame,
   encodeAnnounce,
   encodeCode,
   encodeData,
@@ -15,6 +14,7 @@ import {
   HEADER_SIZE,
   PROTOCOL_VERSION,
 } from '../../lib/tunnel/frames'
+import { decodeFrame } from '../../lib/tunnel/frame-decode'
 import { tcpOpen } from './helpers'
 
 describe('tunnel frames: every type round-trips', () => {

@@ -3,13 +3,13 @@ import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket, { WebSocketServer } from 'ws'
 import {
-  decodeFrame,
   encodeOpen,
   encodeWindowUpdate,
   FrameType,
   type OpenFrame,
   SUBPROTOCOL,
 } from '../../lib/tunnel/frames'
+import { decodeFrame } from '../../lib/tunnel/frame-decode'
 import { type IncomingOpen, TunnelSession } from '../../lib/tunnel/session'
 import { waitFor } from './helpers'
 

@@ -1,6 +1,7 @@
 /** The send queue of a stream (lib/tunnel/stream-send.ts): framing, in-place relay, credit and drain order. */
 import { describe, expect, it } from 'vitest'
-import { decodeFrame, encodeData, FrameType, HEADER_SIZE } from '../../lib/tunnel/frames'
+import { encodeData, FrameType, HEADER_SIZE } from '../../lib/tunnel/frames'
+import { decodeFrame } from '../../lib/tunnel/frame-decode'
 import { SendQueue } from '../../lib/tunnel/stream-send'
 
 /** A received DATA payload as the session hands it on: a view right behind its own frame header. */
