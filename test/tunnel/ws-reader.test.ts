@@ -141,6 +141,40 @@ describe('ws-reader: frames read off the socket', () => {
     expect(got.bytes().toString()).toBe('fragmented hello')
   })
 
+  it("falls back to ws's own messages when it cannot take the socket over", async () => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' })
+    await new Promise<void>((r) => wss.once('listening', () => r()))
+    const serverP = new Promise<TunnelSession>((resolve) =>
+      wss.once('connection', (ws) => {
+        // Someone else also listens on the socket: the reader must not take it away from ws.
+        ;(ws as unknown as { _socket: Socket })._socket.on('data', () => undefined)
+        resolve(new TunnelSession(ws, { initiator: false }))
+      }),
+    )
+    const ws = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, SUBPROTOCOL)
+    const client = new TunnelSession(ws, { initiator: true })
+    const server = await serverP
+    cleanups.push(async () => {
+      client.destroy()
+      server.destroy()
+      for (const c of wss.clients) c.terminate()
+      await new Promise<void>((r) => wss.close(() => r()))
+    })
+    const serverSocket = (server.ws as unknown as { _socket: Socket })._socket
+    expect(serverSocket.listeners('data').map((f) => f.name)).toContain('socketOnData')
+    server.on('open', (inc: IncomingOpen) => {
+      const s = inc.accept()
+      s.on('error', () => undefined)
+      s.pipe(s)
+    })
+    const stream = await client.openStream({ host: 'h', port: 1 })
+    const payload = randomBytes(200_000)
+    const got = collect(stream)
+    stream.end(payload)
+    await got.ended
+    expect(sha(got.bytes())).toBe(sha(payload))
+  })
+
   it('leaves the close handshake to ws', async () => {
     const { raw, session } = await rawClient()
     const sessionClosed = new Promise((r) => session.once('close', r))
