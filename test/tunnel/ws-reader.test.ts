@@ -218,6 +218,38 @@ describe('ws-reader: frames read off the socket', () => {
     })
   }
 
+  it('fuzz: mutated frame streams never throw out of the reader; the session closes or carries on', async () => {
+    // A valid sequence (OPEN, DATA, ping, FIN) with random bytes flipped, cut at random points.
+    const valid = Buffer.concat([
+      wsFrame(2, tcpOpen(1, { window: 1 << 16 })),
+      wsFrame(2, encodeData(1, randomBytes(300))),
+      wsFrame(9, Buffer.from('p')),
+      wsFrame(2, encodeFin(1)),
+    ])
+    let closedByProtocol = 0
+    for (let round = 0; round < 60; round++) {
+      const { socket, session, closed } = await rawClient()
+      const bytes = Buffer.from(valid)
+      for (let i = 0; i < 1 + (round % 6); i++) {
+        const at = Math.floor(Math.random() * bytes.length)
+        bytes[at] = (bytes[at] as number) ^ (1 + Math.floor(Math.random() * 255))
+      }
+      await trickle(socket, bytes, 64)
+      const outcome = await Promise.race([
+        closed.then(({ code }) => code),
+        new Promise<'open'>((r) => setTimeout(() => r('open'), 30)),
+      ])
+      if (outcome === 'open') expect(session.closed).toBe(false)
+      else {
+        expect([1000, 1001, 1002, 1006, 1009]).toContain(outcome)
+        closedByProtocol++
+      }
+      socket.destroy()
+    }
+    // Most mutations break a rule; the point is that none of them escaped as an exception.
+    expect(closedByProtocol).toBeGreaterThan(0)
+  })
+
   it('a client session refuses a masked frame from the server', async () => {
     const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' })
     await new Promise<void>((r) => wss.once('listening', () => r()))
