@@ -21,13 +21,13 @@ import {
   FrameType,
   type OpenFrame,
 } from './frames'
-import { decodeFrame } from './frame-decode'
 import { FrameSender } from './sender'
 import { closeCode, closeInfo, failStreams } from './session-close'
 import { ReceiveCredit } from './session-credit'
 import { incomingOpen } from './session-incoming'
 import { Liveness } from './session-liveness'
 import { buildOpen, openError } from './session-opens'
+import { readFrames } from './session-read'
 import { FrameDispatcher } from './session-receive'
 import { StreamTable } from './session-streams'
 import {
@@ -38,7 +38,6 @@ import {
   resolveSessionOptions,
 } from './session-types'
 import { type StreamHost, TunnelStream } from './stream'
-import { WireReader } from './ws-reader'
 
 export {
   INITIAL_SESSION_WINDOW,
@@ -257,42 +256,21 @@ export class TunnelSession extends EventEmitter implements StreamHost {
 
   // ---- receiving ----
 
-  /** Reads frames off the socket ourselves (see ws-reader.ts), or through ws's messages if it cannot. */
   #read(server: boolean): void {
-    const reader = WireReader.attach(this.ws, server, {
-      frame: (buf) => this.#onMessage(buf, true),
-      data: (id, part, whole) => {
-        this.#liveness.touch()
-        if (!this.#closed) this.#guard(() => this.#receive.data(id, part, whole))
+    const session = this
+    readFrames(this.ws, server, {
+      touch: () => this.#liveness.touch(),
+      get closed() {
+        return session.#closed
       },
-      error: (message) => this.#protocolError(Reason.PROTOCOL_ERROR, message),
+      dispatch: (frame) => this.#receive.dispatch(frame),
+      data: (id, part, whole) => this.#receive.data(id, part, whole),
+      protocolError: (reason, message) => this.#protocolError(reason, message),
+      handlerFailed: (err) => {
+        debug('%s: frame handler failed: %s', this.label, (err as Error).message)
+        this.#protocolError(Reason.INTERNAL_ERROR, 'internal error')
+      },
     })
-    if (!reader) this.ws.on('message', (data: Buffer, isBinary: boolean) => this.#onMessage(data, isBinary))
-  }
-
-  /** A bug in a handler must not take the process down; the session is unusable, though. */
-  #guard(fn: () => void): void {
-    try {
-      fn()
-    } catch (err) {
-      debug('%s: frame handler failed: %s', this.label, (err as Error).message)
-      this.#protocolError(Reason.INTERNAL_ERROR, 'internal error')
-    }
-  }
-
-  #onMessage(data: Buffer, isBinary: boolean): void {
-    this.#liveness.touch()
-    if (this.#closed) return
-    if (!isBinary) {
-      this.#protocolError(Reason.PROTOCOL_ERROR, 'text message')
-      return
-    }
-    const frame = decodeFrame(data)
-    if (frame.type === 'invalid') {
-      this.#protocolError(Reason.PROTOCOL_ERROR, frame.reason)
-      return
-    }
-    this.#guard(() => this.#receive.dispatch(frame))
   }
 
   #onOpen(f: OpenFrame): void {

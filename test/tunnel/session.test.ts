@@ -205,6 +205,17 @@ describe('session: a bad peer closes the session with a protocol error, never th
     })
   }
 
+  it('a handler that throws closes the session with INTERNAL_ERROR instead of crashing the process', async () => {
+    const { raw, session, closed } = await rawPeer()
+    session.on('open', () => {
+      throw new Error('bug in an open handler')
+    })
+    raw.send(tcpOpen())
+    expect((await closed).code).toBe(1001)
+    expect(session.closeInfo?.code).toBe(Reason.INTERNAL_ERROR)
+    expect(session.closeInfo?.error?.code).toBe('TUNNEL_CLOSED')
+  })
+
   it('DATA beyond the granted window is a flow-control error', async () => {
     const { raw, session, closed } = await rawPeer()
     session.on('open', (inc: IncomingOpen) =>
