@@ -9,6 +9,7 @@ import {
   encodeOpenOk,
   encodeWindowUpdate,
   FrameType,
+  LIMITS,
   SUBPROTOCOL,
 } from '../../lib/tunnel/frames'
 import { type IncomingOpen, TunnelSession } from '../../lib/tunnel/session'
@@ -64,6 +65,19 @@ describe('session: stream lifecycle', () => {
     const r = await roundTrip(s, 300_000)
     expect(r.received).toBe(r.sent)
     await waitFor(() => client.streamCount === 0 && server.streamCount === 0, 2000, 'streams released')
+  })
+
+  it('carries the largest DATA frames the protocol allows (1 MiB) byte-exact', async () => {
+    const big = {
+      soloFrameData: LIMITS.maxData,
+      maxFrameData: LIMITS.maxData,
+      streamWindow: 4 * LIMITS.maxData,
+    }
+    const { client, server } = await pair(big, big)
+    echoAcceptor(server)
+    const s = await client.openStream({ host: 'h', port: 1 })
+    const r = await roundTrip(s, 8 * LIMITS.maxData + 12_345)
+    expect(r.received).toBe(r.sent)
   })
 
   it('half-close: the opener ends its write side and still receives the full reply', async () => {
