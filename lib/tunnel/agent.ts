@@ -19,6 +19,7 @@ import {
 import { type AgentHttpHook, type AuditEntry, serveHttpStream } from './agent-http'
 import { Backoff, type BackoffOptions } from './backoff'
 import { Reason } from './codes'
+import { coarseTimeout } from './coarse-timer'
 import { type DialOptions, dialSession, type TokenSource } from './dial'
 import type { StreamKind } from './frames'
 import type { IncomingOpen, SessionOptions, TunnelSession } from './session'
@@ -259,12 +260,11 @@ export class TunnelAgent extends EventEmitter {
   #openTcp(inc: IncomingOpen, mapping: AgentMapping, caller: string | undefined, target: string): void {
     const port = internalPort(mapping, inc.port)
     const socket = net.connect({ host: mapping.internalHost, port, allowHalfOpen: true, noDelay: true })
-    const timer = setTimeout(
-      () => socket.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })),
-      this.#opts.connectTimeoutMs ?? 10_000,
+    const cancelTimeout = coarseTimeout(this.#opts.connectTimeoutMs ?? 10_000, () =>
+      socket.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })),
     )
     const onError = (err: Error & { code?: string }): void => {
-      clearTimeout(timer)
+      cancelTimeout()
       this.#audit({
         time: new Date().toISOString(),
         decision: 'allowed',
@@ -280,7 +280,7 @@ export class TunnelAgent extends EventEmitter {
     }
     socket.once('error', onError)
     socket.once('connect', () => {
-      clearTimeout(timer)
+      cancelTimeout()
       socket.off('error', onError)
       this.#audit({
         time: new Date().toISOString(),

@@ -7,6 +7,7 @@ import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import { TunnelError } from '../errors'
 import type { HostPortAllowlist } from './allowlist'
+import { coarseTimeout } from './coarse-timer'
 import type { StreamKind } from './frames'
 import type { SessionEntry, SessionRegistry } from './registry'
 
@@ -44,7 +45,7 @@ function refused(
 function connectDirect(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port, allowHalfOpen: true, noDelay: true })
-    const timer = setTimeout(() => {
+    const cancelTimeout = coarseTimeout(timeoutMs, () => {
       socket.destroy()
       reject(
         new TunnelError(
@@ -53,13 +54,13 @@ function connectDirect(host: string, port: number, timeoutMs: number): Promise<n
           { details: { target: `${host}:${port}`, requestSent: false } },
         ),
       )
-    }, timeoutMs)
+    })
     socket.once('connect', () => {
-      clearTimeout(timer)
+      cancelTimeout()
       resolve(socket)
     })
     socket.once('error', (err: Error & { code?: string }) => {
-      clearTimeout(timer)
+      cancelTimeout()
       reject(
         new TunnelError(
           'CONNECT_FAILED',

@@ -3,6 +3,7 @@
  * or an abort signal. The session owns the stream table; this table only tracks the promises.
  */
 import { TunnelError } from '../errors'
+import { coarseTimeout } from './coarse-timer'
 import { encodeOpen } from './frames'
 import type { OpenStreamOptions } from './session-types'
 import type { TunnelStream, TunnelStreamInfo } from './stream'
@@ -90,7 +91,7 @@ export class PendingOpens {
   ): Promise<TunnelStream> {
     const id = stream.id
     return new Promise<TunnelStream>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined
+      let cancelTimeout: (() => void) | undefined
       const fail = (err: TunnelError): void => {
         const entry = this.settle(id)
         if (!entry) return
@@ -104,24 +105,21 @@ export class PendingOpens {
         resolve,
         reject,
         cleanup: () => {
-          if (timer) clearTimeout(timer)
+          cancelTimeout?.()
           opts.signal?.removeEventListener('abort', onAbort)
         },
       })
       if (opts.timeoutMs) {
         const ms = opts.timeoutMs
-        timer = setTimeout(
-          () =>
-            fail(
-              openError(
-                'CONNECT_TIMEOUT',
-                `Tunnel stream to ${target} was not opened within ${ms} ms.`,
-                target,
-              ),
+        cancelTimeout = coarseTimeout(ms, () =>
+          fail(
+            openError(
+              'CONNECT_TIMEOUT',
+              `Tunnel stream to ${target} was not opened within ${ms} ms.`,
+              target,
             ),
-          ms,
+          ),
         )
-        timer.unref()
       }
       opts.signal?.addEventListener('abort', onAbort, { once: true })
     })
