@@ -125,6 +125,12 @@ describe('cap-connectivity tunnel (issue 7 options)', () => {
         s.on('error', reject)
       })
       expect(echoed).toBe('CLOUD ping')
+      // The server's /metrics carries the local proxy's counters next to its own.
+      const metrics = await (await fetch(`http://127.0.0.1:${s1}/metrics`)).text()
+      const requests = /^tunnel_proxy_requests_total\{proxy="http"\} (\d+)$/m.exec(metrics)
+      expect(Number(requests?.[1])).toBeGreaterThanOrEqual(1)
+      expect(metrics).toMatch(/^tunnel_proxy_failed_total\{proxy="http"\} \d+$/m)
+      expect(metrics).toContain('tunnel_sessions')
     } finally {
       process.emit('SIGINT')
       expect(await Promise.all([agent, server1, server2])).toEqual([0, 0, 0])

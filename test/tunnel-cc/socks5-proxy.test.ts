@@ -7,6 +7,7 @@ import {
   trustedAuthenticator,
 } from '../../lib/tunnel/proxy'
 import { closedPort } from '../fixtures/net'
+import { waitUntil } from '../fixtures/wait'
 import { loopbackOpener, startEchoTcp } from './fixtures/backends'
 import { DEV_SECRET, hsToken } from './fixtures/tokens'
 
@@ -238,6 +239,22 @@ describe('SOCKS5 connectivity proxy (method 0x80)', () => {
     } finally {
       await trusted.close()
     }
+  })
+
+  it('counts connections, CONNECTs that reached a backend, and failures', async () => {
+    const before = { ...proxy.stats }
+    const { socket } = await SocksClient.createConnection(socksOptions(token, '', 'db.virtual', 3306))
+    socket.destroy()
+    await expect(
+      SocksClient.createConnection(socksOptions(token, '', 'secret.virtual', 22)),
+    ).rejects.toThrow()
+    await waitUntil(() => proxy.stats.connected > before.connected && proxy.stats.failed > before.failed, {
+      timeoutMs: 2000,
+      what: 'socks counters',
+    })
+    expect(proxy.stats.connections - before.connections).toBe(2)
+    expect(proxy.stats.connected - before.connected).toBe(1)
+    expect(proxy.stats.failed - before.failed).toBe(1)
   })
 
   it("only reaches the caller's own account", async () => {

@@ -103,6 +103,7 @@ async function runServer(args: ParsedArgs): Promise<number> {
   if (insecure)
     process.stderr.write('WARNING: --insecure-no-auth: anyone who reaches this port can use the tunnel.\n')
   const port = portOf(str(args, 'port') ?? process.env.PORT, '--port', 8080) as number
+  let proxy: { close(): Promise<void>; metrics(): string; httpPort?: number; socksPort?: number } | undefined
   let server: InstanceType<typeof TunnelServer>
   try {
     server = new TunnelServer({
@@ -111,7 +112,7 @@ async function runServer(args: ParsedArgs): Promise<number> {
       path: str(args, 'path') ?? '/',
       auth,
       allow: (args.flags.allow as string[] | undefined) ?? [],
-      extraMetrics: failoverMetricsText,
+      extraMetrics: () => failoverMetricsText() + (proxy?.metrics() ?? ''),
       ...tlsServerOf(args),
     })
   } catch (err) {
@@ -125,7 +126,6 @@ async function runServer(args: ParsedArgs): Promise<number> {
   )
   const proxyHttp = portOf(str(args, 'proxy-http'), '--proxy-http')
   const proxySocks = portOf(str(args, 'proxy-socks'), '--proxy-socks')
-  let proxy: { close(): Promise<void>; httpPort?: number; socksPort?: number } | undefined
   if (proxyHttp !== undefined || proxySocks !== undefined) {
     const { startLocalProxy } = await import('../../tunnel/proxy/attach.js')
     const trusted = str(args, 'proxy-trusted')

@@ -34,9 +34,44 @@ export interface LocalProxyOptions {
 export interface LocalProxy {
   /** Counters of the HTTP front-end (requests, retried on another agent, failed). */
   readonly httpStats?: HttpConnectivityProxy['stats']
+  /** Counters of the SOCKS5 front-end (connections, CONNECTs that reached a backend, failed). */
+  readonly socksStats?: Socks5ConnectivityProxy['stats']
   readonly httpPort?: number
   readonly socksPort?: number
+  /** The counters in Prometheus text format, for the tunnel server's /metrics (`extraMetrics`). */
+  metrics(): string
   close(): Promise<void>
+}
+
+/** Prometheus text for the proxy counters (only the front-ends that run). */
+function proxyMetrics(
+  http: HttpConnectivityProxy['stats'] | undefined,
+  socks: Socks5ConnectivityProxy['stats'] | undefined,
+): string {
+  const out: string[] = []
+  const series = (name: string, help: string, values: [string, number | undefined][]): void => {
+    const present = values.filter((v): v is [string, number] => v[1] !== undefined)
+    if (!present.length) return
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`)
+    for (const [proxy, v] of present) out.push(`${name}{proxy="${proxy}"} ${v}`)
+  }
+  series('tunnel_proxy_requests_total', 'HTTP requests and SOCKS5 connections at the local proxy.', [
+    ['http', http?.requests],
+    ['socks5', socks?.connections],
+  ])
+  series('tunnel_proxy_connected_total', 'SOCKS5 CONNECTs that reached a backend.', [
+    ['socks5', socks?.connected],
+  ])
+  series(
+    'tunnel_proxy_retried_total',
+    'HTTP requests retried on another agent after the first session died.',
+    [['http', http?.retried]],
+  )
+  series('tunnel_proxy_failed_total', 'Requests the local proxy answered with an error of its own.', [
+    ['http', http?.failed],
+    ['socks5', socks?.failed],
+  ])
+  return out.length ? `${out.join('\n')}\n` : ''
 }
 
 /** Builds an authenticator from a tunnel server's token verification. */
@@ -88,7 +123,8 @@ export async function startLocalProxy(
     const s = await socks?.listen()
     return {
       ...(h === undefined || http === undefined ? {} : { httpPort: h.port, httpStats: http.stats }),
-      ...(s === undefined ? {} : { socksPort: s.port }),
+      ...(s === undefined || socks === undefined ? {} : { socksPort: s.port, socksStats: socks.stats }),
+      metrics: () => proxyMetrics(http?.stats, socks?.stats),
       close,
     }
   } catch (err) {

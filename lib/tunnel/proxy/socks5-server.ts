@@ -91,19 +91,29 @@ export class Socks5ConnectivityProxy {
   readonly #opts: Socks5ConnectivityProxyOptions
   readonly #server: Server
   readonly #sockets = new Set<Socket>()
+  /** Client connections accepted, CONNECTs that reached a backend, and connections refused or failed. */
+  readonly stats = { connections: 0, connected: 0, failed: 0 }
 
   constructor(options: Socks5ConnectivityProxyOptions) {
     if (typeof options.openStream !== 'function') throw new TypeError('openStream must be a function')
     if (typeof options.authenticate !== 'function') throw new TypeError('authenticate must be a function')
     this.#opts = options
     this.#server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+      this.stats.connections++
       this.#sockets.add(socket)
       socket.on('close', () => this.#sockets.delete(socket))
       socket.on('error', (err) => debug('socks client socket error: %s', err.message))
-      this.#serve(socket).catch((err: unknown) => {
-        debug('socks connection ended: %s', (err as Error).message)
-        socket.destroy()
-      })
+      this.#serve(socket).then(
+        (connected) => {
+          if (connected) this.stats.connected++
+          else this.stats.failed++
+        },
+        (err: unknown) => {
+          this.stats.failed++
+          debug('socks connection ended: %s', (err as Error).message)
+          socket.destroy()
+        },
+      )
     })
   }
 
@@ -120,7 +130,8 @@ export class Socks5ConnectivityProxy {
     })
   }
 
-  async #serve(socket: Socket): Promise<void> {
+  /** Serves one client; true once its CONNECT reached a backend. */
+  async #serve(socket: Socket): Promise<boolean> {
     const reader = new Reader(socket)
     const deadline = setTimeout(() => socket.destroy(), this.#opts.handshakeTimeoutMs ?? 10_000)
     try {
@@ -150,11 +161,18 @@ export class Socks5ConnectivityProxy {
         host = (await reader.read(len ?? 0)).toString('latin1')
       } else {
         // IPv6 (04) and unknown types: SAP's proxy supports DOMAIN and IPv4 only.
-        return reply(socket, SocksReply.ADDRESS_TYPE_NOT_SUPPORTED)
+        reply(socket, SocksReply.ADDRESS_TYPE_NOT_SUPPORTED)
+        return false
       }
       const port = (await reader.read(2)).readUInt16BE(0)
-      if (cmd !== 0x01) return reply(socket, SocksReply.COMMAND_NOT_SUPPORTED)
-      if (host === '' || port === 0) return reply(socket, SocksReply.ADDRESS_TYPE_NOT_SUPPORTED)
+      if (cmd !== 0x01) {
+        reply(socket, SocksReply.COMMAND_NOT_SUPPORTED)
+        return false
+      }
+      if (host === '' || port === 0) {
+        reply(socket, SocksReply.ADDRESS_TYPE_NOT_SUPPORTED)
+        return false
+      }
       let stream: Duplex
       const ac = new AbortController()
       const onClose = (): void => ac.abort()
@@ -170,21 +188,24 @@ export class Socks5ConnectivityProxy {
       } catch (err) {
         const rep = socksReplyFor(classifyFailure(err))
         debug('socks CONNECT %s:%d failed (REP %d): %s', host, port, rep, (err as Error).message)
-        return reply(socket, rep)
+        reply(socket, rep)
+        return false
       } finally {
         socket.off('close', onClose)
       }
       clearTimeout(deadline)
       if (socket.destroyed) {
         stream.destroy()
-        return
+        return false
       }
       socket.write(Buffer.from([0x05, SocksReply.SUCCESS, 0x00, 0x01, 0, 0, 0, 0, 0, 0]))
       splice(socket, stream, reader.detach())
+      return true
     } catch (err) {
       if (!(err instanceof HandshakeEnd)) throw err
       debug('socks handshake ended: %s', err.message)
       socket.destroy()
+      return false
     } finally {
       clearTimeout(deadline)
     }
