@@ -3,7 +3,7 @@
  * (never URLs, users or tokens); their number is bounded by the groups defined.
  */
 
-type Labels = Readonly<Record<string, string>>
+import { exposition, familyLines, labelText, type MetricLabels as Labels } from '../prometheus'
 
 interface Family {
   readonly help: string
@@ -101,10 +101,6 @@ export function countSwitch(group: string, kind: 'failover' | 'failback'): void 
   )
 }
 
-function escapeLabel(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
-}
-
 /**
  * The failover counters as Prometheus exposition text (the tunnel server may append it to `/metrics`).
  * @example res.end(failoverMetricsText())
@@ -112,15 +108,10 @@ function escapeLabel(v: string): string {
 export function failoverMetricsText(): string {
   const out: string[] = []
   for (const [name, f] of families) {
-    out.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} ${f.type}`)
-    for (const { labels, value } of f.values.values()) {
-      const l = Object.entries(labels)
-        .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
-        .join(',')
-      out.push(`${name}{${l}} ${value}`)
-    }
+    const samples = [...f.values.values()].map(({ labels, value }) => [labelText(labels), value] as const)
+    out.push(...familyLines(name, f.type, f.help, samples))
   }
-  return out.length ? `${out.join('\n')}\n` : ''
+  return exposition(out)
 }
 
 /** Drops every counter (tests, `closeFailover`). */

@@ -2,18 +2,8 @@
  * Prometheus text metrics of the tunnel server: sessions, streams, bytes and errors by account and
  * location. Live sessions are read at scrape time; closed sessions are folded into totals.
  */
+import { exposition, familyLines, labelText, type MetricLabels as Labels } from '../prometheus'
 import type { SessionEntry } from './registry'
-
-type Labels = Readonly<Record<string, string>>
-
-function esc(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')
-}
-
-function labelText(l: Labels): string {
-  const parts = Object.entries(l).map(([k, v]) => `${k}="${esc(v)}"`)
-  return parts.length ? `{${parts.join(',')}}` : ''
-}
 
 class Counter {
   readonly values = new Map<string, number>()
@@ -62,9 +52,8 @@ export class TunnelMetrics {
       bytes.add({ ...l, direction: 'out' }, e.session.bytesOut)
     }
     const out: string[] = []
-    const emit = (name: string, type: string, help: string, c: Counter): void => {
-      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`)
-      for (const [k, v] of c.values) out.push(`${name}${k} ${v}`)
+    const emit = (name: string, type: 'counter' | 'gauge', help: string, c: Counter): void => {
+      out.push(...familyLines(name, type, help, c.values))
     }
     emit('tunnel_sessions', 'gauge', 'Connected tunnel sessions.', sessions)
     emit('tunnel_streams_open', 'gauge', 'Streams open now.', open)
@@ -72,6 +61,6 @@ export class TunnelMetrics {
     emit('tunnel_bytes_total', 'counter', 'DATA payload bytes through the server.', bytes)
     emit('tunnel_stream_errors_total', 'counter', 'Streams refused or failed, by reason.', this.#errors)
     emit('tunnel_auth_failures_total', 'counter', 'Refused connection attempts.', this.#auth)
-    return `${out.join('\n')}\n`
+    return exposition(out)
   }
 }

@@ -3,6 +3,7 @@
  * authenticated with the server's own token verification and routed to their account's agents.
  */
 import type { Duplex } from 'node:stream'
+import { exposition, familyLines, labelText } from '../../prometheus'
 import { cachedAuthenticator, trustedAuthenticator } from './auth'
 import { HttpConnectivityProxy } from './http-proxy'
 import { Socks5ConnectivityProxy } from './socks5-server'
@@ -52,8 +53,14 @@ function proxyMetrics(
   const series = (name: string, help: string, values: [string, number | undefined][]): void => {
     const present = values.filter((v): v is [string, number] => v[1] !== undefined)
     if (!present.length) return
-    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`)
-    for (const [proxy, v] of present) out.push(`${name}{proxy="${proxy}"} ${v}`)
+    out.push(
+      ...familyLines(
+        name,
+        'counter',
+        help,
+        present.map(([proxy, v]) => [labelText({ proxy }), v] as const),
+      ),
+    )
   }
   series('tunnel_proxy_requests_total', 'HTTP requests and SOCKS5 connections at the local proxy.', [
     ['http', http?.requests],
@@ -71,7 +78,7 @@ function proxyMetrics(
     ['http', http?.failed],
     ['socks5', socks?.failed],
   ])
-  return out.length ? `${out.join('\n')}\n` : ''
+  return exposition(out)
 }
 
 /** Builds an authenticator from a tunnel server's token verification. */
