@@ -6,8 +6,8 @@
 import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import { TunnelError } from '../errors'
+import { awaitReady, describeTarget } from '../transport/socket-util'
 import type { HostPortAllowlist } from './allowlist'
-import { coarseTimeout } from './coarse-timer'
 import type { StreamKind } from './frames'
 import type { SessionEntry, SessionRegistry } from './registry'
 
@@ -42,37 +42,14 @@ function refused(
   })
 }
 
-function connectDirect(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port, allowHalfOpen: true, noDelay: true })
-    const cancelTimeout = coarseTimeout(timeoutMs, () => {
-      socket.destroy()
-      reject(
-        new TunnelError(
-          'CONNECT_TIMEOUT',
-          `Connecting to ${host}:${port} from the tunnel server timed out.`,
-          { details: { target: `${host}:${port}`, requestSent: false } },
-        ),
-      )
-    })
-    socket.once('connect', () => {
-      cancelTimeout()
-      resolve(socket)
-    })
-    socket.once('error', (err: Error & { code?: string }) => {
-      cancelTimeout()
-      reject(
-        new TunnelError(
-          'CONNECT_FAILED',
-          `Tunnel server cannot connect to ${host}:${port} (${err.code ?? 'error'}).`,
-          { cause: err, details: { target: `${host}:${port}`, requestSent: false } },
-        ),
-      )
-    })
-  })
+/** A TCP connection from the server itself, with the connect timeout and error mapping every connector shares. */
+function connectDirect(host: string, port: number, timeoutMs: number): Promise<Duplex> {
+  const socket = net.connect({ host, port, allowHalfOpen: true, noDelay: true })
+  const what = `${describeTarget(host, port)} from the tunnel server`
+  return awaitReady({ stream: socket, readyEvent: 'connect' }, { what, timeoutMs })
 }
 
-/** Opens the far side of a stream. @throws TunnelError TUNNEL_NO_AGENT | ACCESS_DENIED | CONNECT_FAILED | CONNECT_TIMEOUT */
+/** Opens the far side of a stream. @throws ConnectivityError TUNNEL_NO_AGENT | ACCESS_DENIED | CONNECT_FAILED | CONNECT_TIMEOUT (all `requestSent: false`) */
 export async function route(
   registry: SessionRegistry,
   allow: HostPortAllowlist,

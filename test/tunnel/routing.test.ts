@@ -3,6 +3,7 @@ import { TunnelClient } from '../../lib/tunnel/client'
 import { dialSession } from '../../lib/tunnel/dial'
 import { TunnelServer } from '../../lib/tunnel/server'
 import type { IncomingOpen } from '../../lib/tunnel/session'
+import { closedPort } from '../fixtures/net'
 import { roundTrip, SECRET, token } from './helpers'
 
 const cleanups: (() => Promise<void> | void)[] = []
@@ -30,6 +31,17 @@ describe('server routing', () => {
     )
     const r = await roundTrip(await opening, 100)
     expect(r.received).toBe(r.sent)
+  })
+
+  it('a target on the server allowlist that refuses the connection fails the open with CONNECT_FAILED', async () => {
+    const down = await closedPort()
+    const server = new TunnelServer({ auth: { secret: SECRET }, allow: [`127.0.0.1:${down}`] })
+    const url = `ws://127.0.0.1:${(await server.listen()).port}`
+    cleanups.push(() => server.close(100))
+    const client = new TunnelClient({ server: url, token: token('dev', 'acme') })
+    cleanups.push(() => client.close())
+    const err = await client.openStream({ host: '127.0.0.1', port: down }).catch((e: unknown) => e)
+    expect(err).toMatchObject({ code: 'CONNECT_FAILED', details: { requestSent: false } })
   })
 
   it('appends extraMetrics to /metrics', async () => {
